@@ -1,1 +1,220 @@
-#include "test.h"
+/* Sealed store: fault injection (issue 7, acceptance 3). Allocation failures through
+ * enclos_mem_fail_after and I/O failures through the store's I/O seam (store_int.h) surface as
+ * errors; afterwards the store reopens cleanly (full verification) and holds either the old or
+ * the new state of every key, never something else. */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <stdlib.h>
+
+#include <enclos/crypto_keyed.h>
+#include <enclos/mem.h>
+
+#include "store/store_int.h"
+#include "store_test.h"
+
+/* A scenario touching every allocating path: open, app create, put, batch, get, list, drop. */
+static enclos_err cb_count(void *ctx, const uint8_t *k, size_t ks, const uint8_t *v, size_t vs) {
+  (void)k; (void)ks; (void)v; (void)vs;
+  (*(int *)ctx)++;
+  return ENCLOS_OK;
+}
+
+static enclos_err scenario(const char *dir, int round) {
+  enclos_err rc = ENCLOS_OK;
+  enclos_store *s = NULL;
+  enclos_store_table *sys = NULL, *app = NULL;
+  enclos_store_txn *x = NULL;
+  enclos_buf b = ENCLOS_BUF_INIT;
+  enclos_store_opts o = store_test_opts(dir);
+  char name[32];
+  int count = 0;
+  snprintf(name, sizeof(name), "app%d", round);
+  ENCLOS_GUARD(enclos_store_open(dir, &o, &s));
+  ENCLOS_GUARD(enclos_store_system(s, &sys));
+  ENCLOS_GUARD(enclos_store_app_create(s, name, 1000));
+  ENCLOS_GUARD(enclos_store_app_table(s, name, &app));
+  ENCLOS_GUARD(enclos_store_put(s, NULL, sys, "k", 1, "new-value", 9));
+  ENCLOS_GUARD(enclos_store_begin(s, true, &x));
+  ENCLOS_GUARD(enclos_store_put(s, x, app, "a", 1, "1", 1));
+  ENCLOS_GUARD(enclos_store_put(s, x, sys, "b", 1, "new-value", 9));
+  rc = enclos_store_commit(x);
+  x = NULL;
+  ENCLOS_GUARD(rc);
+  ENCLOS_GUARD(enclos_store_get(s, NULL, sys, "k", 1, &b));
+  ENCLOS_GUARD(enclos_store_list(s, NULL, sys, NULL, 0, cb_count, &count));
+  ENCLOS_GUARD(enclos_store_app_drop(s, name));
+cleanup:
+  enclos_store_abort(x);
+  enclos_buf_free(&b);
+  enclos_store_close(s);
+  return rc;
+}
+
+/* After any failure: opens cleanly; "k" and "b" are absent, old or new, never garbage. */
+static void check_consistent(const char *dir) {
+  enclos_store *s = store_test_open(dir);
+  if (!s) return;
+  enclos_store_table *sys = NULL;
+  CHECK_OK(enclos_store_system(s, &sys));
+  CHECK_OK(enclos_store_verify(s));
+  const char *keys[] = {"k", "b"};
+  for (int i = 0; i < 2; i++) {
+    enclos_buf b = ENCLOS_BUF_INIT;
+    enclos_err rc = enclos_store_get(s, NULL, sys, keys[i], 1, &b);
+    CHECK(rc == ENCLOS_OK || rc == ENCLOS_E_NOT_FOUND);
+    if (rc == ENCLOS_OK)
+      CHECK((b.len == 9 && memcmp(b.data, "new-value", 9) == 0) ||
+            (b.len == 9 && memcmp(b.data, "old-value", 9) == 0));
+    enclos_buf_free(&b);
+  }
+  enclos_store_close(s);
+}
+
+static void seed_store(const char *dir) {
+  enclos_store *s = store_test_open(dir);
+  enclos_store_table *sys = NULL;
+  CHECK_OK(enclos_store_system(s, &sys));
+  CHECK_OK(enclos_store_put(s, NULL, sys, "k", 1, "old-value", 9));
+  enclos_store_close(s);
+}
+
+TEST(faults_every_allocation_failure_is_an_error) {
+  const char *dir = store_test_dir("oom");
+  seed_store(dir);
+  int failures = 0;
+  for (uint64_t n = 1; n < 500; n++) {
+    enclos_mem_fail_after(n);
+    enclos_err rc = scenario(dir, (int)n);
+    enclos_mem_fail_after(0);
+    if (rc == ENCLOS_OK) break;
+    CHECK_MSG(rc == ENCLOS_E_NOMEM, "allocation %llu failed as %s (%s)", (unsigned long long)n,
+              enclos_err_name(rc), enclos_err_detail());
+    failures++;
+    check_consistent(dir);
+  }
+  CHECK(failures > 5);
+  check_consistent(dir);
+}
+
+/* The I/O seam: fail the Nth call of any kind. */
+static int io_calls, io_fail_at;
+static bool io_should_fail(void) {
+  return ++io_calls == io_fail_at;
+}
+static int f_open(const char *p, int fl, mode_t m) {
+  if (io_should_fail()) { errno = EACCES; return -1; }
+  return open(p, fl, m);
+}
+static ssize_t f_write(int fd, const void *b, size_t n) {
+  if (io_should_fail()) { errno = ENOSPC; return -1; }
+  return write(fd, b, n);
+}
+static ssize_t f_read(int fd, void *b, size_t n) {
+  if (io_should_fail()) { errno = EIO; return -1; }
+  return read(fd, b, n);
+}
+static int f_fsync(int fd) {
+  if (io_should_fail()) { errno = EIO; return -1; }
+  return fsync(fd);
+}
+static int f_rename(const char *a, const char *b) {
+  if (io_should_fail()) { errno = EXDEV; return -1; }
+  return rename(a, b);
+}
+static void io_arm(int n) {
+  io_calls = 0;
+  io_fail_at = n;
+  store__io.open = f_open;
+  store__io.write = f_write;
+  store__io.read = f_read;
+  store__io.fsync = f_fsync;
+  store__io.rename = f_rename;
+}
+
+TEST(faults_every_io_failure_is_an_error) {
+  const char *dir = store_test_dir("io");
+  seed_store(dir);
+  int failures = 0;
+  for (int n = 1; n < 400; n++) {
+    io_arm(n);
+    enclos_err rc = scenario(dir, n);
+    store__io_reset();
+    if (rc == ENCLOS_OK) break;
+    CHECK_MSG(rc == ENCLOS_E_IO, "I/O call %d failed as %s (%s)", n, enclos_err_name(rc),
+              enclos_err_detail());
+    failures++;
+    check_consistent(dir);
+  }
+  CHECK(failures > 10);
+}
+
+TEST(faults_anchor_failure_after_commit_makes_store_read_only) {
+  const char *dir = store_test_dir("ro");
+  seed_store(dir);
+  enclos_store *s = store_test_open(dir);
+  enclos_store_table *sys = NULL;
+  CHECK_OK(enclos_store_system(s, &sys));
+  io_arm(3); /* open, write, fsync <- fails: the anchor temp file */
+  CHECK_ERR(enclos_store_put(s, NULL, sys, "k", 1, "new-value", 9), ENCLOS_E_IO);
+  CHECK_CONTAINS(enclos_err_detail(), "read-only until reopened");
+  store__io_reset();
+  enclos_store_status st;
+  enclos_store_status_get(s, &st);
+  CHECK(st.read_only);
+  CHECK_EQ_U64(st.anchor_version + 1, st.version);
+  CHECK_ERR(enclos_store_put(s, NULL, sys, "b", 1, "new-value", 9), ENCLOS_E_STATE);
+  store_test_expect(s, sys, "k", "new-value"); /* reads still work */
+  enclos_store_close(s);
+  /* Failing again during open's anchor catch-up is an error, not a refusal for rollback. */
+  io_arm(4); /* read anchor: open, read, read(EOF), then the catch-up: open <- fails */
+  enclos_store_opts o = store_test_opts(dir);
+  CHECK_ERR(enclos_store_open(dir, &o, &s), ENCLOS_E_IO);
+  store__io_reset();
+  s = store_test_open(dir); /* one version ahead of the anchor: accepted */
+  CHECK_OK(enclos_store_system(s, &sys));
+  store_test_expect(s, sys, "k", "new-value");
+  enclos_store_status_get(s, &st);
+  CHECK(!st.read_only);
+  CHECK_EQ_U64(st.anchor_version, st.version);
+  enclos_store_close(s);
+}
+
+TEST(faults_sim_secret_write_failure) {
+  const char *dir = store_test_dir("secret");
+  io_arm(2); /* secret: read-open (ENOENT, counted), create <- fails */
+  enclos_store_opts o = store_test_opts(dir);
+  enclos_store *s = NULL;
+  CHECK_ERR(enclos_store_open(dir, &o, &s), ENCLOS_E_IO);
+  store__io_reset();
+  s = store_test_open(dir);
+  enclos_store_close(s);
+}
+
+TEST(keyed_crypto_matches_one_shot) {
+  uint8_t key[32], iv[12], pt[100], ct1[100], ct2[100], t1[16], t2[16], m1[32], m2[32], back[100];
+  for (int i = 0; i < 32; i++) key[i] = (uint8_t)i;
+  memset(iv, 7, sizeof(iv));
+  memset(pt, 'p', sizeof(pt));
+  enclos_aead_key *ak = NULL;
+  enclos_hmac_key *hk = NULL;
+  CHECK_OK(enclos_aead_key_new(key, &ak));
+  CHECK_OK(enclos_hmac_key_new(key, 32, &hk));
+  for (int round = 0; round < 2; round++) {
+    CHECK_OK(enclos_aead_seal(key, iv, "ad", 2, pt, sizeof(pt), ct1, t1));
+    CHECK_OK(enclos_aead_key_seal(ak, iv, "ad", 2, pt, sizeof(pt), ct2, t2));
+    CHECK_MEM(ct1, ct2, sizeof(ct1));
+    CHECK_MEM(t1, t2, 16);
+    CHECK_OK(enclos_aead_key_open(ak, iv, "ad", 2, ct2, sizeof(ct2), t2, back));
+    CHECK_MEM(back, pt, sizeof(pt));
+    t2[0] ^= 1;
+    CHECK_ERR(enclos_aead_key_open(ak, iv, "ad", 2, ct2, sizeof(ct2), t2, back), ENCLOS_E_TAMPERED);
+    const void *parts[2] = {"hello ", "world"};
+    size_t sizes[2] = {6, 5};
+    CHECK_OK(enclos_hmac(ENCLOS_SHA256, key, 32, "hello world", 11, m1));
+    CHECK_OK(enclos_hmac_key_mac(hk, parts, sizes, 2, m2));
+    CHECK_MEM(m1, m2, 32);
+  }
+  enclos_aead_key_free(ak);
+  enclos_hmac_key_free(hk);
+}
