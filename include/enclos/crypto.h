@@ -152,6 +152,41 @@ ENCLOS_MUST_USE enclos_err enclos_sig_der_to_raw(const void *der, size_t size, s
                                                  enclos_buf *out);
 ENCLOS_MUST_USE enclos_err enclos_sig_raw_to_der(const void *raw, size_t size, enclos_buf *out);
 
+/* ---- RSA PKCS#1 v1.5 and JWK key import (src/crypto/rsa.c; added for JWT, issue 8) ---- */
+
+/** Smallest RSA modulus accepted for verification and generation (NIST SP 800-131A). */
+#define ENCLOS_RSA_MIN_BITS 2048
+/** Largest RSA modulus accepted from untrusted input (bounds verification cost). */
+#define ENCLOS_RSA_MAX_BITS 8192
+
+/** RSA public key from the big-endian modulus \p n and exponent \p e (JWK "n"/"e",
+ *  RFC 7518 §6.3.1): no leading zero octets, odd e > 1, at most ENCLOS_RSA_MAX_BITS.
+ *  The minimum size is a policy of the caller (see enclos_pkey_bits). */
+ENCLOS_MUST_USE enclos_err enclos_pkey_from_rsa_ne(const void *n, size_t n_size, const void *e,
+                                                   size_t e_size, enclos_pkey **out);
+/** EC public key from JWK "x"/"y" (RFC 7518 §6.2.1): each exactly the coordinate size. */
+ENCLOS_MUST_USE enclos_err enclos_pkey_from_jwk_ec(enclos_key_type type, const void *x,
+                                                   size_t x_size, const void *y, size_t y_size,
+                                                   enclos_pkey **out);
+/** New RSA key pair of \p bits bits (tests and tooling; slow). */
+ENCLOS_MUST_USE enclos_err enclos_pkey_generate_rsa(unsigned bits, enclos_pkey **out);
+/** Appends the RSA modulus and exponent, big-endian without leading zeros. */
+ENCLOS_MUST_USE enclos_err enclos_pkey_rsa_ne(const enclos_pkey *key, enclos_buf *n,
+                                              enclos_buf *e);
+/** RSASSA-PKCS1-v1_5 signature (RFC 8017 §8.2.1) over SHA-x(msg); appends k octets. */
+ENCLOS_MUST_USE enclos_err enclos_pkey_sign_rsa_pkcs1(const enclos_pkey *key, enclos_hash_alg alg,
+                                                      const void *msg, size_t size,
+                                                      enclos_buf *sig);
+/** RSASSA-PKCS1-v1_5 verification (RFC 8017 §8.2.2). ENCLOS_E_VERIFY when it does not verify. */
+ENCLOS_MUST_USE enclos_err enclos_pkey_verify_rsa_pkcs1(const enclos_pkey *key,
+                                                        enclos_hash_alg alg, const void *msg,
+                                                        size_t size, const void *sig,
+                                                        size_t sig_size);
+/** Key size in bits (modulus for RSA, field for EC); 0 for NULL. */
+size_t enclos_pkey_bits(const enclos_pkey *key);
+
+/* ---- end of RSA PKCS#1 v1.5 / JWK block ---- */
+
 #ifdef __cplusplus
 }
 #endif
