@@ -1,9 +1,12 @@
 /* keyed.c: pre-keyed HMAC-SHA256 and AES-256-GCM contexts (crypto_keyed.h).
  *
- * HMAC: EVP_MAC_init with a NULL key restarts from the stored key state (OpenSSL 3
- * EVP_MAC-HMAC), so each MAC costs only the two compression chains. AES-GCM: the cipher
- * context keeps the key schedule; EVP_*Init_ex with only an IV re-arms it. Neither path
- * allocates after creation. */
+ * HMAC (RFC 2104): the SHA-256 states after absorbing K^ipad and K^opad are computed once;
+ * each MAC copies them (plain structs) and hashes only the message, so it neither allocates
+ * nor goes through the provider layer. That needs OpenSSL's low-level SHA256_* functions,
+ * deprecated as an API in 3.0 but still shipped (and SHA-NI accelerated); EVP_MAC re-init
+ * duplicates digest contexts on the heap and cost about twice as much per store lookup.
+ * AES-GCM: the cipher context keeps the key schedule; EVP_*Init_ex with only an IV re-arms it. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <limits.h>
 
 #include <string.h>
@@ -11,6 +14,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include <enclos/crypto_keyed.h>
 #include <enclos/mem.h>
@@ -18,7 +22,7 @@
 #include "crypto_int.h"
 
 struct enclos_hmac_key {
-  EVP_MAC_CTX *ctx;
+  SHA256_CTX inner, outer; /* states after the ipad / opad block */
 };
 
 struct enclos_aead_key {
@@ -27,17 +31,24 @@ struct enclos_aead_key {
 };
 
 enclos_err enclos_hmac_key_new(const void *key, size_t key_size, enclos_hmac_key **out) {
+  uint8_t block[64], pad[64];
   ENCLOS_ENSURE_REF(out);
+  ENCLOS_ENSUREF(key != NULL || key_size == 0, ENCLOS_E_INVAL, "HMAC key is NULL");
   *out = NULL;
   enclos_hmac_key *k = enclos_calloc(1, sizeof(*k));
   ENCLOS_ENSUREF(k != NULL, ENCLOS_E_NOMEM, "hmac key context");
-  EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-  k->ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-  EVP_MAC_free(mac);
-  OSSL_PARAM params[2];
-  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t)"SHA256", 0);
-  params[1] = OSSL_PARAM_construct_end();
-  if (!k->ctx || EVP_MAC_init(k->ctx, key, key_size, params) != 1) {
+  memset(block, 0, sizeof(block));
+  if (key_size > sizeof(block))
+    (void)SHA256(key, key_size, block); /* RFC 2104: longer keys are hashed first */
+  else if (key_size)
+    memcpy(block, key, key_size);
+  for (size_t i = 0; i < 64; i++) pad[i] = (uint8_t)(block[i] ^ 0x36);
+  int ok = SHA256_Init(&k->inner) == 1 && SHA256_Update(&k->inner, pad, 64) == 1;
+  for (size_t i = 0; i < 64; i++) pad[i] = (uint8_t)(block[i] ^ 0x5c);
+  ok = ok && SHA256_Init(&k->outer) == 1 && SHA256_Update(&k->outer, pad, 64) == 1;
+  enclos_wipe(block, sizeof(block));
+  enclos_wipe(pad, sizeof(pad));
+  if (!ok) {
     enclos_hmac_key_free(k);
     CRYPTO_FAIL(ENCLOS_E_CRYPTO, "HMAC key setup");
   }
@@ -48,18 +59,24 @@ enclos_err enclos_hmac_key_new(const void *key, size_t key_size, enclos_hmac_key
 enclos_err enclos_hmac_key_mac(enclos_hmac_key *k, const void *const *parts, const size_t *sizes,
                                size_t count, uint8_t out[32]) {
   ENCLOS_ENSURE_REF(k);
-  size_t n = 0;
-  CRYPTO_ENSURE(EVP_MAC_init(k->ctx, NULL, 0, NULL) == 1, ENCLOS_E_CRYPTO, "HMAC init");
+  SHA256_CTX c = k->inner;
+  uint8_t ih[32];
+  int ok = 1;
   for (size_t i = 0; i < count; i++)
-    if (sizes[i]) CRYPTO_ENSURE(EVP_MAC_update(k->ctx, parts[i], sizes[i]) == 1, ENCLOS_E_CRYPTO, "HMAC update");
-  CRYPTO_ENSURE(EVP_MAC_final(k->ctx, out, &n, 32) == 1 && n == 32, ENCLOS_E_CRYPTO, "HMAC final");
+    if (sizes[i]) ok &= SHA256_Update(&c, parts[i], sizes[i]) == 1;
+  ok &= SHA256_Final(ih, &c) == 1;
+  c = k->outer;
+  ok &= SHA256_Update(&c, ih, sizeof(ih)) == 1;
+  ok &= SHA256_Final(out, &c) == 1;
+  enclos_wipe(&c, sizeof(c));
+  enclos_wipe(ih, sizeof(ih));
+  ENCLOS_ENSUREF(ok, ENCLOS_E_CRYPTO, "HMAC-SHA256");
   return ENCLOS_OK;
 }
 
 void enclos_hmac_key_free(enclos_hmac_key *k) {
   if (!k) return;
-  EVP_MAC_CTX_free(k->ctx);
-  enclos_free(k);
+  enclos_free_secret(k, sizeof(*k));
 }
 
 enclos_err enclos_aead_key_new(const uint8_t key[ENCLOS_AEAD_KEY_SIZE], enclos_aead_key **out) {

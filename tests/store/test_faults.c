@@ -217,4 +217,17 @@ TEST(keyed_crypto_matches_one_shot) {
   }
   enclos_aead_key_free(ak);
   enclos_hmac_key_free(hk);
+  /* RFC 4231 test case 6: a 131-byte key is hashed first. */
+  uint8_t longkey[131];
+  memset(longkey, 0xaa, sizeof(longkey));
+  const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+  const void *p1[1] = {msg};
+  size_t s1[1] = {strlen(msg)};
+  static const uint8_t want[32] = {0x60, 0xe4, 0x31, 0x59, 0x1e, 0xe0, 0xb6, 0x7f, 0x0d, 0x8a, 0x26,
+                                   0xaa, 0xcb, 0xf5, 0xb7, 0x7f, 0x8e, 0x0b, 0xc6, 0x21, 0x37, 0x28,
+                                   0xc5, 0x14, 0x05, 0x46, 0x04, 0x0f, 0x0e, 0xe3, 0x7f, 0x54};
+  CHECK_OK(enclos_hmac_key_new(longkey, sizeof(longkey), &hk));
+  CHECK_OK(enclos_hmac_key_mac(hk, p1, s1, 1, m2));
+  CHECK_MEM(m2, want, 32);
+  enclos_hmac_key_free(hk);
 }
