@@ -61,7 +61,46 @@ ENCLOS_MUST_USE enclos_err enclos_jwks_parse(const void *json, size_t size, encl
 ENCLOS_MUST_USE enclos_err enclos_jwks_load_file(const char *path, enclos_jwks **out);
 /** Number of usable keys. */
 size_t enclos_jwks_count(const enclos_jwks *set);
+/** Adds a reference (thread-safe); each holder calls enclos_jwks_free once. */
+enclos_jwks *enclos_jwks_ref(enclos_jwks *set);
+/** Drops a reference; the set is freed with the last one. NULL is ignored. */
 void enclos_jwks_free(enclos_jwks *set);
+
+/* ---- JWKS source: a file or URL, cached and refreshed --------------------------------- */
+
+/** Default time a fetched key set is used before it is fetched again (seconds). */
+#define ENCLOS_JWKS_DEFAULT_REFRESH 300
+/** Shortest interval between fetches, also after failures and unknown-kid hints (seconds). */
+#define ENCLOS_JWKS_MIN_REFETCH 10
+/** Time limit of one URL fetch (seconds). */
+#define ENCLOS_JWKS_FETCH_TIMEOUT 10
+
+/** Where keys come from. Thread-safe; fetching blocks, so call enclos_jwks_source_get from a
+ *  worker or at startup, not from an event-loop callback. */
+typedef struct enclos_jwks_source enclos_jwks_source;
+
+/**
+ * A source for \p location: "https://..." (or "http://" to 127.0.0.1, [::1] or localhost
+ * only, for tests and sidecars), otherwise a file path. \p refresh seconds between fetches
+ * (0 = ENCLOS_JWKS_DEFAULT_REFRESH). Nothing is fetched until the first get.
+ */
+ENCLOS_MUST_USE enclos_err enclos_jwks_source_new(const char *location, int64_t refresh,
+                                                  enclos_jwks_source **out);
+void enclos_jwks_source_free(enclos_jwks_source *src);
+
+/**
+ * The current key set (a new reference for the caller to enclos_jwks_free), fetching it
+ * when none is cached or the cached one is older than the refresh interval at \p now.
+ * A failed refresh keeps serving the previous set (and retries after
+ * ENCLOS_JWKS_MIN_REFETCH); it is an error only when no set was ever loaded.
+ */
+ENCLOS_MUST_USE enclos_err enclos_jwks_source_get(enclos_jwks_source *src, int64_t now,
+                                                  enclos_jwks **out);
+/** Asks for an early refresh (e.g. after ENCLOS_JWT_UNKNOWN_KID: keys may have rotated);
+ *  honoured at most once per ENCLOS_JWKS_MIN_REFETCH. */
+void enclos_jwks_source_invalidate(enclos_jwks_source *src);
+/** Number of successful loads so far (for metrics and tests). */
+uint64_t enclos_jwks_source_loads(enclos_jwks_source *src);
 
 /* ---- JWT verification (RFC 7519) --------------------------------------------------- */
 

@@ -10,6 +10,7 @@
  * the configured JWKS.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,12 +81,18 @@ typedef struct jwk {
 } jwk;
 
 struct enclos_jwks {
+  atomic_int refs; /* shared between a JWKS source's cache and in-flight verifications */
   size_t count;
   jwk keys[ENCLOS_JWKS_MAX_KEYS];
 };
 
+enclos_jwks *enclos_jwks_ref(enclos_jwks *set) {
+  if (set) atomic_fetch_add(&set->refs, 1);
+  return set;
+}
+
 void enclos_jwks_free(enclos_jwks *set) {
-  if (!set) return;
+  if (!set || atomic_fetch_sub(&set->refs, 1) != 1) return;
   for (size_t i = 0; i < set->count; i++) enclos_pkey_free(set->keys[i].key);
   enclos_free(set);
 }
@@ -161,6 +168,7 @@ enclos_err enclos_jwks_parse(const void *data, size_t size, enclos_jwks **out) {
                        ENCLOS_JWKS_MAX_KEYS);
   set = enclos_calloc(1, sizeof(*set));
   ENCLOS_GUARD_ENSUREF(set != NULL, ENCLOS_E_NOMEM, "JWKS");
+  atomic_init(&set->refs, 1);
   for (size_t i = 0; i < n; i++) {
     jwk k;
     bool skip;
