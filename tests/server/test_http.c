@@ -1,5 +1,6 @@
 /* HTTP/1.1 parser, writer, percent-decoding: positive cases, every limit, every smuggling
  * shape, and every split position (including byte-at-a-time and pipelined pairs). */
+#include <enclos/mem.h>
 #include <enclos/server_http.h>
 
 #include "test.h"
@@ -608,4 +609,31 @@ TEST(http_query_parameters) {
   CHECK_ERR(enclos_http_query_get((const uint8_t *)"a=%00", 5, "a", out, sizeof(out), &n),
             ENCLOS_E_MALFORMED);
   CHECK_ERR(enclos_http_query_get(NULL, 0, "a", out, sizeof(out), &n), ENCLOS_E_NOT_FOUND);
+}
+
+TEST(http_parse_and_route_do_not_allocate) {
+  /* Every allocation from here on fails: the hot path must not need any. */
+  const char *t = "POST /apps/x/call/f?nonce=1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "3\r\nabc\r\n0\r\n\r\n";
+  uint8_t *buf = malloc(strlen(t));
+  memcpy(buf, t, strlen(t));
+  enclos_http_parser p;
+  size_t consumed;
+  enclos_mem_fail_after(1);
+  enclos_http_parser_init(&p, NULL);
+  enclos_err rc = enclos_http_parse(&p, buf, strlen(t), &consumed);
+  enclos_route_match m;
+  enclos_err rr = enclos_route_match_path(p.req.method, buf + p.req.path.off, p.req.path.len, &m);
+  char out[16];
+  size_t n;
+  enclos_err rq = enclos_http_query_get(buf + p.req.query.off, p.req.query.len, "nonce", out,
+                                        sizeof(out), &n);
+  uint64_t allocs = enclos_mem_alloc_count();
+  enclos_mem_fail_after(0);
+  CHECK_OK(rc);
+  CHECK_OK(rr);
+  CHECK_OK(rq);
+  CHECK_EQ_INT(m.id, ENCLOS_ROUTE_APP_CALL);
+  CHECK_EQ_U64(allocs, 0);
+  free(buf);
 }

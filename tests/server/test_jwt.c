@@ -629,3 +629,36 @@ TEST(jwt_rs256_with_openssl_cli_key) {
   free(sig);
   free(spki);
 }
+
+TEST(jwt_and_jwks_survive_allocation_failures) {
+  enclos_pkey *k;
+  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &k));
+  char *jwk = ec_jwk(k, ",\"kid\":\"k1\"");
+  enclos_buf doc = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_buf_printf(&doc, "{\"keys\":[%s]}", jwk));
+  char *t = token("{\"alg\":\"ES256\",\"kid\":\"k1\"}", GOOD_PAYLOAD, k);
+  enclos_jwt_config cfg = config();
+  bool parsed = false, verified = false;
+  for (uint64_t n = 1; n < 200 && !(parsed && verified); n++) {
+    enclos_jwks *set = NULL;
+    enclos_mem_fail_after(n);
+    enclos_err rc = enclos_jwks_parse(doc.data, doc.len, &set);
+    enclos_mem_fail_after(0);
+    if (rc != ENCLOS_OK) {
+      CHECK(set == NULL);
+      continue;
+    }
+    parsed = true;
+    enclos_jwt_claims c;
+    enclos_mem_fail_after(n);
+    rc = enclos_jwt_verify(set, &cfg, NOW, t, strlen(t), &c, NULL);
+    enclos_mem_fail_after(0);
+    if (rc == ENCLOS_OK) verified = true;
+    enclos_jwks_free(set);
+  }
+  CHECK(parsed && verified);
+  enclos_free(t);
+  enclos_free(jwk);
+  enclos_buf_free(&doc);
+  enclos_pkey_free(k);
+}
