@@ -36,6 +36,13 @@
  *
  * Threads: a store handle is used by one thread at a time.
  *
+ * Cost (tests/store/bench_store.c, Release, this project's 2-core VM, OpenSSL 3.0): a 100-byte
+ * get costs one HMAC-SHA256 (~0.1 us, precomputed pads) and one AES-GCM open (~0.3 us) on top of
+ * the LMDB lookup: about 40% of raw LMDB's get rate. A 10-KiB get is bound by AES-GCM
+ * (~3 GB/s in OpenSSL 3.0 here), about 10% of a raw LMDB get plus memcpy. Each write
+ * transaction adds two HMACs per record (set digest) and, per commit, an anchor replace (two
+ * fsyncs): batch writes.
+ *
  * App-facing API: enclos_store_kv_* are the functions the `enclos` import module's kv host
  * functions (kv_get/kv_put/kv_delete/kv_list) will call once the WASI host-function registration
  * exists: the host function copies the guest's (ptr, len) arguments out of linear memory, calls
@@ -106,7 +113,7 @@ typedef struct enclos_store_txn enclos_store_txn;
  */
 ENCLOS_MUST_USE enclos_err enclos_store_open(const char *dir, const enclos_store_opts *opts,
                                              enclos_store **out);
-/** Closes the store (aborts open transactions' handles must be closed first). NULL is fine. */
+/** Closes the store. Finish (commit/abort) its transactions first. NULL is fine. */
 void enclos_store_close(enclos_store *s);
 
 /** Status, e.g. for `enclos status`. */

@@ -231,3 +231,38 @@ TEST(keyed_crypto_matches_one_shot) {
   CHECK_MEM(m2, want, 32);
   enclos_hmac_key_free(hk);
 }
+
+TEST(decoders_reject_malformed_bytes) {
+  uint8_t buf[200];
+  memset(buf, 0, sizeof(buf));
+  store_record r;
+  CHECK_ERR(store__record_parse(buf, STORE_RECORD_OVERHEAD - 1, &r), ENCLOS_E_TAMPERED);
+  CHECK_ERR(store__record_parse(buf, STORE_RECORD_OVERHEAD, &r), ENCLOS_E_TAMPERED); /* format 0 */
+  buf[0] = STORE_RECORD_FORMAT;
+  buf[1] = 5;
+  CHECK_OK(store__record_parse(buf, STORE_RECORD_OVERHEAD + 3, &r));
+  CHECK_EQ_U64(r.version, 5);
+  CHECK_EQ_INT(r.ct_size, 3);
+  const uint8_t *k = NULL, *v = NULL;
+  size_t ks = 0, vs = 0;
+  uint8_t pt[16] = {3, 0, 0, 0, 'a', 'b', 'c', 'x', 'y'};
+  CHECK_OK(store__data_parse(pt, 9, 100, &k, &ks, &v, &vs));
+  CHECK(ks == 3 && vs == 2 && memcmp(k, "abc", 3) == 0);
+  CHECK_ERR(store__data_parse(pt, 6, 100, &k, &ks, &v, &vs), ENCLOS_E_TAMPERED);
+  CHECK_ERR(store__data_parse(pt, 3, 100, &k, &ks, &v, &vs), ENCLOS_E_TRUNCATED);
+  CHECK_ERR(store__data_parse(pt, 9, 1, &k, &ks, &v, &vs), ENCLOS_E_LIMIT);
+  pt[0] = 0;
+  CHECK_ERR(store__data_parse(pt, 9, 100, &k, &ks, &v, &vs), ENCLOS_E_TAMPERED);
+  store_header h;
+  store_state st;
+  store_anchor a;
+  CHECK_ERR(store__header_parse(buf, STORE_HEADER_SIZE - 1, &h), ENCLOS_E_TAMPERED);
+  CHECK_ERR(store__header_parse(buf, STORE_HEADER_SIZE, &h), ENCLOS_E_TAMPERED);
+  CHECK_CONTAINS(enclos_err_detail(), "bad magic");
+  CHECK_ERR(store__state_parse(buf, STORE_STATE_SIZE + 1, &st), ENCLOS_E_TAMPERED);
+  memcpy(buf, "ENCLSTA1", 8);
+  CHECK_OK(store__state_parse(buf, STORE_STATE_SIZE, &st));
+  CHECK_ERR(store__anchor_parse(buf, STORE_ANCHOR_SIZE, &a), ENCLOS_E_TAMPERED);
+  memcpy(buf, "ENCLANC1", 8);
+  CHECK_OK(store__anchor_parse(buf, STORE_ANCHOR_SIZE, &a));
+}
