@@ -203,6 +203,14 @@ static enclos_err on_field(enclos_http_parser *p, const uint8_t *buf, const encl
     else
       p->expect_other = true;
   } else if (span_ieq(buf, h->name.off, h->name.len, "host")) {
+    /* RFC 9112 §3.2: an invalid Host is a 400. Host = uri-host [ ":" port ] (RFC 3986
+     * §3.2.2): unreserved, pct-encoded, sub-delims, and ":" "[" "]" for ports and IPv6. */
+    for (size_t i = 0; i < h->value.len; i++) {
+      uint8_t c = buf[h->value.off + i];
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IS(c, C_DIGIT) ||
+                (c != 0 && strchr("-._~%!$&'()*+,;=:[]", c) != NULL);
+      if (!ok) BAD(p, "Host contains byte 0x%02x", c);
+    }
     p->host_count++;
     q->host = h->value;
   }

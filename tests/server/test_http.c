@@ -332,6 +332,9 @@ TEST(http_smuggling_shapes_refused) {
           400, "trailer");
   REFUSED("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Host");
   REFUSED("GET / HTTP/1.1\r\n\r\n", 400, "Host");
+  REFUSED("GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "Host contains");
+  REFUSED("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "Host contains");
+  REFUSED("GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400, "Host contains");
   REFUSED("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", 400, "Host");
 }
 
@@ -636,4 +639,17 @@ TEST(http_parse_and_route_do_not_allocate) {
   CHECK_EQ_INT(m.id, ENCLOS_ROUTE_APP_CALL);
   CHECK_EQ_U64(allocs, 0);
   free(buf);
+}
+
+TEST(http_host_forms_accepted) {
+  static const char *hosts[] = {"example.com:443", "[::1]:8080", "127.0.0.1", "xn--bcher-kva.ch",
+                                "a%41b", ""};
+  for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+    char req[128];
+    snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", hosts[i]);
+    parsed *r = parse(req);
+    CHECK_MSG(r->rc == ENCLOS_OK, "Host: %s refused (%s)", hosts[i], enclos_err_detail());
+    CHECK(span_is(r, r->p.req.host, hosts[i]));
+    done(r);
+  }
 }
