@@ -201,6 +201,13 @@ typedef struct enclos_auth_decision {
 void enclos_auth_route(const enclos_auth_config *cfg, enclos_route_id route,
                        const enclos_jwt_claims *token, enclos_auth_decision *out);
 
+/**
+ * Writes the WWW-Authenticate value for a 401 (RFC 6750 §3): `Bearer realm="enclos"` when
+ * no token was sent (\p why ENCLOS_JWT_OK), else with error="invalid_token" and the reason
+ * name as error_description. \p out holds at least 128 bytes.
+ */
+void enclos_auth_www_authenticate(enclos_jwt_reason why, char *out, size_t cap);
+
 /** An app's own policy (from its manifest). */
 typedef enum enclos_app_auth_mode {
   ENCLOS_APP_AUTH_PUBLIC = 0,

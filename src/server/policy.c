@@ -5,6 +5,7 @@
  * can print a warning on every such request. Health, readiness, metrics, attestation and
  * configuration are public by design: clients verify attestation before trusting anything.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <enclos/server_auth.h>
@@ -66,4 +67,14 @@ void enclos_auth_app(const enclos_auth_config *cfg, enclos_app_auth_mode mode, c
     return;
   }
   decide(out, ENCLOS_AUTH_ALLOW, "authenticated");
+}
+
+void enclos_auth_www_authenticate(enclos_jwt_reason why, char *out, size_t cap) {
+  if (!out || cap == 0) return;
+  /* RFC 6750 §3.1: no error attribute when the request carried no credentials. */
+  if (why == ENCLOS_JWT_OK)
+    snprintf(out, cap, "Bearer realm=\"enclos\"");
+  else
+    snprintf(out, cap, "Bearer realm=\"enclos\", error=\"invalid_token\", error_description=\"%s\"",
+             enclos_jwt_reason_name(why));
 }

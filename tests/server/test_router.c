@@ -178,3 +178,16 @@ TEST(bearer_credentials) {
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     CHECK_ERR(enclos_auth_bearer(bad[i], strlen(bad[i]), &t, &n), ENCLOS_E_AUTH);
 }
+
+TEST(www_authenticate_values) {
+  char v[128];
+  enclos_auth_www_authenticate(ENCLOS_JWT_OK, v, sizeof(v));
+  CHECK_STR(v, "Bearer realm=\"enclos\"");
+  enclos_auth_www_authenticate(ENCLOS_JWT_EXPIRED, v, sizeof(v));
+  CHECK_STR(v, "Bearer realm=\"enclos\", error=\"invalid_token\", error_description=\"expired\"");
+  /* Usable as a response header as is. */
+  enclos_http_out_header h[] = {{"WWW-Authenticate", v}};
+  enclos_buf b = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_http_write_error(&b, 401, 1, true, NULL, "token expired", h, 1));
+  enclos_buf_free(&b);
+}
