@@ -126,13 +126,15 @@ const char *enclos_jwt_reason_name(enclos_jwt_reason r);
 
 typedef struct enclos_jwt_config {
   const char *issuer;      /**< required "iss" value, or NULL to accept any */
-  const char *audience;    /**< must appear in "aud" (string or array), or NULL */
+  const char *audience;    /**< must appear in "aud" (string or array); NULL = refuse any token
+                                 that carries "aud" (RFC 7519 §4.1.3) */
   const char *roles_claim; /**< claim holding roles (array or space-separated), NULL = "roles" */
   int64_t skew;            /**< allowed clock skew in seconds, 0..ENCLOS_JWT_MAX_SKEW */
   bool require_exp;        /**< refuse tokens without "exp" (recommended: true) */
 } enclos_jwt_config;
 
-/** Defaults: no issuer/audience check, roles claim "roles", skew 60 s, exp required. */
+/** Defaults: any issuer, no audience (tokens with "aud" refused), roles claim "roles",
+ *  skew 60 s, exp required. */
 void enclos_jwt_config_default(enclos_jwt_config *cfg);
 
 typedef struct enclos_jwt_claims {

@@ -469,6 +469,11 @@ enclos_err enclos_jwt_verify(const enclos_jwks *keys, const enclos_jwt_config *c
     if (!found)
       REASON(ENCLOS_JWT_WRONG_AUDIENCE, ENCLOS_E_POLICY, "audience \"%s\" not in \"aud\"",
              "wrong_audience", cfg->audience);
+  } else if (json_object_get(pl, "aud")) {
+    /* §4.1.3: a token restricted to audiences MUST be rejected by a recipient that does not
+     * identify itself with one of them; with no audience configured we are none of them. */
+    REASON(ENCLOS_JWT_WRONG_AUDIENCE, ENCLOS_E_POLICY,
+           "token has \"aud\" but no audience is configured", "wrong_audience");
   }
   const json_t *roles = json_object_get(pl, cfg->roles_claim ? cfg->roles_claim : "roles");
   if (roles && read_roles(roles, out) != ENCLOS_OK)

@@ -203,6 +203,15 @@ TEST(jwt_each_refusal_reason) {
   t = token(hdr, GOOD_PAYLOAD, other);
   CHECK_EQ_INT(verify(set, &cfg, NOW, t, &c), ENCLOS_JWT_BAD_SIGNATURE);
   enclos_free(t);
+  /* A token with "aud" is refused when we have no audience (RFC 7519 §4.1.3). */
+  enclos_jwt_config noaud = config();
+  noaud.audience = NULL;
+  t = token(hdr, GOOD_PAYLOAD, k);
+  CHECK_EQ_INT(verify(set, &noaud, NOW, t, &c), ENCLOS_JWT_WRONG_AUDIENCE);
+  enclos_free(t);
+  t = token(hdr, "{\"iss\":\"https://idp\",\"exp\":1700000600}", k);
+  CHECK_EQ_INT(verify(set, &noaud, NOW, t, &c), ENCLOS_JWT_OK);
+  enclos_free(t);
   /* No exp allowed when configured so. */
   cfg.require_exp = false;
   t = token(hdr, "{\"iss\":\"https://idp\",\"aud\":\"enclos\"}", k);
