@@ -9,7 +9,8 @@
 
 static const cli_command commands[] = {
     {"serve", "run the attested application server", NULL},
-    {"run", "run a WASI program: enclos run [--dir H[::G]] [--env K=V] app.wasm [args...]", NULL},
+    {"run", "run a WASI program: enclos run [--dir H[::G]] [--env K=V] app.wasm [args...]",
+     cli_cmd_run},
     {"attest", "connect to an RA-TLS server, verify its evidence and print its claims", NULL},
     {"verify", "verify hardware evidence offline against collateral", NULL},
     {"ca", "operator PKI: init a root, sign an enclos intermediate CSR", NULL},
