@@ -9,7 +9,7 @@
 #   -r RUNNER   the runner binary (default: DIR/tests/spec/spec_runner)
 #   --wabt      run wabt's spectest-interp instead of our runner (reference pass counts)
 #   NAME...     only these files (e.g. i32 simd_lane); default: all 147
-# Other options (-v, --no-guard, --timeout N) are passed to spec_runner.
+# Other options (-v, --no-guard, --timeout N, --selftest) are passed to spec_runner.
 #
 # wast2json (wabt 1.0.32) cannot parse 7 files; for a file it rejects, wast_normalize.py rewrites
 # the forms wabt lacks (see that file) and the result is converted instead.
@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     -b) build="$(cd "$2" && pwd)"; shift 2 ;;
     -r) runner="$2"; shift 2 ;;
     --wabt) wabt=1; shift ;;
-    -v|--no-guard) pass+=("$1"); shift ;;
+    -v|--no-guard|--selftest) pass+=("$1"); shift ;;
     --timeout) pass+=("$1" "$2"); shift 2 ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;

@@ -924,12 +924,106 @@ static bool run_file(const char *path, struct counts *total) {
   return counts_sum(&c, FAIL) == 0;
 }
 
+/* ---- --selftest: the value plumbing without an engine ---------------------------------- */
+
+/* Builds the value a correct engine would return for an expected JSON value (NaN patterns get
+ * a NaN of that class, "any non-null reference" gets a dummy pointer). */
+static bool value_for_expected(struct script *s, json_t *exp, enclos_wasm_val *v) {
+  const char *t = json_string_value(json_object_get(exp, "type"));
+  json_t *val = json_object_get(exp, "value");
+  enclos_wasm_type ty = type_of(t ? t : "");
+  if ((ty == ENCLOS_WASM_FUNCREF || ty == ENCLOS_WASM_EXTERNREF) && !val) {
+    memset(v, 0, sizeof *v);
+    v->type = ty;
+    v->of.ref = (void *)(uintptr_t)0x1000;
+    return true;
+  }
+  json_t *copy = json_deep_copy(exp);
+  if (!copy) return false;
+  const char *lt = json_string_value(json_object_get(exp, "lane_type"));
+  unsigned fbytes = ty == ENCLOS_WASM_F32 ? 4 : ty == ENCLOS_WASM_F64 ? 8 : 0;
+  if (ty == ENCLOS_WASM_V128 && lt && lt[0] == 'f') fbytes = lane_bytes(lt);
+  json_t *cv = json_object_get(copy, "value");
+  for (size_t i = 0; fbytes && i < (json_is_array(cv) ? json_array_size(cv) : 1); i++) {
+    json_t *lane = json_is_array(cv) ? json_array_get(cv, i) : cv;
+    const char *str = json_string_value(lane);
+    if (!str) continue;
+    /* canonical: quiet bit only; arithmetic: quiet bit plus a payload bit, negative sign */
+    const char *rep = NULL;
+    if (strcmp(str, "nan:canonical") == 0) rep = fbytes == 4 ? "2143289344" : "9221120237041090560";
+    if (strcmp(str, "nan:arithmetic") == 0)
+      rep = fbytes == 4 ? "4290772993" : "18444492273895866369";
+    if (rep) json_string_set(lane, rep);
+  }
+  bool ok = parse_arg(s, copy, v);
+  json_decref(copy);
+  return ok;
+}
+
+/* For every assert_return: the value built from the expectation must match it, and the same
+ * value with one bit flipped (or a null/non-null swap) must not. */
+static int selftest(const char *path) {
+  json_error_t jerr;
+  json_t *root = json_load_file(path, JSON_ALLOW_NUL, &jerr);
+  if (!root) {
+    printf("%s: %s\n", path, jerr.text);
+    return 1;
+  }
+  struct script *s = enclos_calloc(1, sizeof *s);
+  if (!s) return 2;
+  uint32_t checked = 0, bad = 0;
+  json_t *cmds = json_object_get(root, "commands");
+  for (size_t i = 0; i < json_array_size(cmds); i++) {
+    json_t *c = json_array_get(cmds, i);
+    const char *t = json_string_value(json_object_get(c, "type"));
+    json_t *args = json_object_get(json_object_get(c, "action"), "args");
+    for (size_t a = 0; a < json_array_size(args); a++) {
+      enclos_wasm_val v;
+      if (!parse_arg(s, json_array_get(args, a), &v)) {
+        printf("  %s: command %zu: argument %zu: %s\n", path, i, a, s->detail);
+        bad++;
+      }
+    }
+    if (!t || strcmp(t, "assert_return") != 0) continue;
+    json_t *exp = json_object_get(c, "expected");
+    for (size_t k = 0; k < json_array_size(exp); k++) {
+      json_t *e = json_array_get(exp, k);
+      enclos_wasm_val v;
+      checked++;
+      if (!value_for_expected(s, e, &v) || !result_matches(s, e, &v, k)) {
+        printf("  %s: command %zu: own value rejected: %s\n", path, i, s->detail);
+        bad++;
+        continue;
+      }
+      switch (v.type) {
+        case ENCLOS_WASM_I32: case ENCLOS_WASM_F32: v.of.i32 ^= 1u << 30; break;
+        case ENCLOS_WASM_I64: case ENCLOS_WASM_F64: v.of.i64 ^= 1ull << 62; break;
+        case ENCLOS_WASM_V128: v.of.v128[15] ^= 0x40; break;
+        case ENCLOS_WASM_FUNCREF:
+        case ENCLOS_WASM_EXTERNREF:
+          v.of.ref = v.of.ref ? NULL : (void *)(uintptr_t)0x1000;
+          break;
+      }
+      if (result_matches(s, e, &v, k)) {
+        printf("  %s: command %zu: a wrong value was accepted\n", path, i);
+        bad++;
+      }
+    }
+  }
+  printf("selftest %s: %u expected values checked, %u problems\n", path, checked, bad);
+  enclos_free(s);
+  json_decref(root);
+  return bad ? 1 : 0;
+}
+
 static void usage(void) {
   fprintf(stderr,
           "usage: spec_runner [-v] [--no-guard] [--timeout SECONDS] FILE.json...\n"
           "  -v          print every failure (line, expected vs got, error detail)\n"
           "  --no-guard  run with guard_pages=false (explicit bounds checks)\n"
-          "  --timeout   seconds per file before it is counted as hung (default 600)\n");
+          "  --timeout   seconds per file before it is counted as hung (default 600)\n"
+          "  --selftest FILE.json...  check the value parsing/matching on every assert_return\n"
+          "              (no engine needed: values are built from the expectations)\n");
 }
 
 int main(int argc, char **argv) {
@@ -939,6 +1033,10 @@ int main(int argc, char **argv) {
       opt_verbose = true;
     } else if (strcmp(argv[i], "--no-guard") == 0) {
       opt_no_guard = true;
+    } else if (strcmp(argv[i], "--selftest") == 0 && i + 1 < argc) {
+      int r = 0;
+      for (i++; i < argc; i++) r |= selftest(argv[i]);
+      return r;
     } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
       opt_timeout = (unsigned)strtoul(argv[++i], NULL, 10);
     } else {
