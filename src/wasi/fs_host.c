@@ -252,9 +252,12 @@ static uint16_t resolve_walk(int root, const char *path, int flags, bool follow,
         err = ENCLOS_WASI_ENAMETOOLONG;
         goto done;
       }
-      tmp[n] = '/';
-      memcpy(tmp + n + 1, rest + pos, rlen + 1);
-      memcpy(rest, tmp, (size_t)n + 1 + rlen + 1);
+      /* target + "/" + the rest (no slash added when nothing follows, so a link to a
+       * file used as the last component is not turned into "file/"). */
+      size_t at = (size_t)n;
+      if (rlen) tmp[at++] = '/';
+      memcpy(tmp + at, rest + pos, rlen + 1);
+      memcpy(rest, tmp, at + rlen + 1);
       pos = 0;
       continue;
     }
