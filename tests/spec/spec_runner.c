@@ -886,7 +886,6 @@ static bool run_file(const char *path, struct counts *total) {
     _exit(r);
   }
   close(pfd[1]);
-  json_decref(root);
 
   struct counts c, got;
   memset(&c, 0, sizeof c);
@@ -910,13 +909,18 @@ static bool run_file(const char *path, struct counts *total) {
     /* Commands the child never finished count as failures. */
     uint32_t lost = (uint32_t)ncmds > c.done ? (uint32_t)ncmds - c.done : 1;
     c.n[K_UNKNOWN][FAIL] += lost;
+    json_t *at = json_array_get(json_object_get(root, "commands"), c.done);
+    const char *what = json_string_value(json_object_get(at, "type"));
+    long long line = (long long)json_integer_value(json_object_get(at, "line"));
     if (WIFSIGNALED(status))
-      printf("  %s: runner child died with signal %d%s after %u of %zu commands\n", display,
-             WTERMSIG(status), WTERMSIG(status) == SIGALRM ? " (timeout)" : "", c.done, ncmds);
+      printf("  %s:%lld: %s: runner child died with signal %d%s after %u of %zu commands\n",
+             display, line, what ? what : "?", WTERMSIG(status),
+             WTERMSIG(status) == SIGALRM ? " (timeout)" : "", c.done, ncmds);
     else
-      printf("  %s: runner child exited with status %d after %u of %zu commands\n", display,
-             WEXITSTATUS(status), c.done, ncmds);
+      printf("  %s:%lld: %s: runner child exited with status %d after %u of %zu commands\n",
+             display, line, what ? what : "?", WEXITSTATUS(status), c.done, ncmds);
   }
+  json_decref(root);
   print_counts(display, &c);
   fflush(stdout);
   for (int k = 0; k < K_COUNT; k++)
