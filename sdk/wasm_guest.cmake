@@ -2,7 +2,7 @@
 #   enclos_wasm_guest(<target-name> OUTPUT <file.wasm> SOURCES <c files...> [FLAGS ...])
 # adds a custom command and an ALL target. ENCLOS_WASM_GUESTS is OFF (with a warning) when the
 # compiler cannot target wasm32-wasi; callers then skip their guests.
-include_guard(GLOBAL)
+# (No include_guard: variables set here are directory-scoped, so every includer needs them.)
 
 find_program(ENCLOS_WASM_CC NAMES clang clang-14 DOC "clang able to target wasm32-wasi")
 # -ftls-model=local-exec: clang 14 with -mbulk-memory otherwise stops with "only

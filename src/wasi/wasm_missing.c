@@ -48,3 +48,6 @@ void enclos_wasm_store_trap(const enclos_wasm_store *s, enclos_wasm_trap *out) {
   memset(out, 0, sizeof(*out));
 }
 const char *enclos_wasm_trap_message(enclos_wasm_trap_kind kind) { return "unknown trap"; }
+enclos_err enclos_wasm_memory_data(enclos_wasm_extern memory, uint8_t **data, size_t *size) {
+  MISSING;
+}
