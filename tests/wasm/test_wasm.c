@@ -1,0 +1,477 @@
+/* Engine tests: modules are written as WAT here and assembled with wabt's wat2wasm at test
+ * time. Covers every trap kind, fuel, interrupt, call depth, memory caps, random bytes, host
+ * imports, cross-instance linking, both bounds-check layouts, and validation errors. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include <enclos/mem.h>
+#include <enclos/wasm.h>
+
+#include "test.h"
+
+static uint8_t *wat(const char *text, size_t *size) {
+  char in[512], out[512], cmd[1200];
+  snprintf(in, sizeof(in), "%s/m.wat", test_tmpdir());
+  snprintf(out, sizeof(out), "%s/m.wasm", test_tmpdir());
+  FILE *f = fopen(in, "w");
+  CHECK(f);
+  fputs(text, f);
+  fclose(f);
+  snprintf(cmd, sizeof(cmd), "wat2wasm --enable-all --disable-simd -o %s %s", out, in);
+  CHECK_MSG(system(cmd) == 0, "wat2wasm failed on:\n%s", text);
+  return test_read_file(out, size);
+}
+
+static enclos_err load_wat(const char *text, enclos_wasm_module **m) {
+  size_t n;
+  uint8_t *b = wat(text, &n);
+  enclos_err rc = enclos_wasm_module_load(b, n, m);
+  free(b);
+  return rc;
+}
+
+typedef struct rt {
+  enclos_wasm_module *m;
+  enclos_wasm_store *s;
+  enclos_wasm_instance *i;
+} rt;
+
+static void rt_new(rt *r, const char *text, const enclos_wasm_limits *lim) {
+  CHECK_OK(load_wat(text, &r->m));
+  CHECK_OK(enclos_wasm_store_new(lim, &r->s));
+  CHECK_OK(enclos_wasm_instantiate(r->s, r->m, NULL, &r->i));
+}
+static void rt_free(rt *r) {
+  enclos_wasm_store_free(r->s);
+  enclos_wasm_module_free(r->m);
+}
+
+static enclos_wasm_name nm(const char *s) { return (enclos_wasm_name){s, strlen(s)}; }
+static enclos_wasm_val i32v(uint32_t v) { return (enclos_wasm_val){.type = ENCLOS_WASM_I32, .of.i32 = v}; }
+static enclos_wasm_val i64v(uint64_t v) { return (enclos_wasm_val){.type = ENCLOS_WASM_I64, .of.i64 = v}; }
+
+static enclos_err call1(rt *r, const char *name, const enclos_wasm_val *args, size_t nargs,
+                        enclos_wasm_val *res, size_t nres) {
+  enclos_wasm_extern f;
+  CHECK_OK(enclos_wasm_instance_export(r->i, nm(name), &f));
+  return enclos_wasm_call(r->s, f, args, nargs, res, nres);
+}
+
+static const char *arith =
+    "(module"
+    " (func (export \"fac\") (param i64) (result i64)"
+    "  (if (result i64) (i64.eqz (local.get 0)) (then (i64.const 1))"
+    "   (else (i64.mul (local.get 0) (call 0 (i64.sub (local.get 0) (i64.const 1)))))))"
+    " (func (export \"fib\") (param i32) (result i32)"
+    "  (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))"
+    "   (else (i32.add (call 1 (i32.sub (local.get 0) (i32.const 1)))"
+    "                  (call 1 (i32.sub (local.get 0) (i32.const 2)))))))"
+    " (func (export \"sum\") (param i32) (result i32) (local i32)"
+    "  (block (loop (br_if 1 (i32.eqz (local.get 0)))"
+    "   (local.set 1 (i32.add (local.get 1) (local.get 0)))"
+    "   (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br 0)))"
+    "  (local.get 1))"
+    " (func (export \"swap\") (param i32 i32) (result i32 i32) (local.get 1) (local.get 0))"
+    " (func (export \"sel\") (param i32) (result i32)"
+    "  (block (block (block (br_table 0 1 2 (local.get 0))) (return (i32.const 10)))"
+    "   (return (i32.const 11))) (i32.const 12))"
+    " (func (export \"div\") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))"
+    " (func (export \"tee\") (param i32) (result i32) (local i32)"
+    "  (local.set 1 (i32.add (local.get 0) (i32.const 5)))"
+    "  (i32.add (local.tee 0 (i32.mul (local.get 1) (i32.const 2))) (local.get 0)))"
+    ")";
+
+TEST(arithmetic_calls_loops_branches) {
+  rt r;
+  rt_new(&r, arith, NULL);
+  enclos_wasm_val a = i64v(20), res[2];
+  CHECK_OK(call1(&r, "fac", &a, 1, res, 1));
+  CHECK_EQ_U64(res[0].of.i64, 2432902008176640000ull);
+  a = i32v(20);
+  CHECK_OK(call1(&r, "fib", &a, 1, res, 1));
+  CHECK_EQ_INT(res[0].of.i32, 6765);
+  a = i32v(100);
+  CHECK_OK(call1(&r, "sum", &a, 1, res, 1));
+  CHECK_EQ_INT(res[0].of.i32, 5050);
+  enclos_wasm_val two[2] = {i32v(1), i32v(2)};
+  CHECK_OK(call1(&r, "swap", two, 2, res, 2));
+  CHECK_EQ_INT(res[0].of.i32, 2);
+  CHECK_EQ_INT(res[1].of.i32, 1);
+  for (uint32_t k = 0; k < 5; k++) {
+    a = i32v(k);
+    CHECK_OK(call1(&r, "sel", &a, 1, res, 1));
+    CHECK_EQ_INT(res[0].of.i32, k == 0 ? 10 : k == 1 ? 11 : 12);
+  }
+  a = i32v(3);
+  CHECK_OK(call1(&r, "tee", &a, 1, res, 1));
+  CHECK_EQ_INT(res[0].of.i32, 32);
+  /* wrong argument types are rejected before running */
+  a = i64v(1);
+  CHECK_ERR(call1(&r, "fib", &a, 1, res, 1), ENCLOS_E_INVAL);
+  rt_free(&r);
+}
+
+static void expect_trap(rt *r, const char *fn, const enclos_wasm_val *args, size_t n,
+                        enclos_wasm_trap_kind kind) {
+  enclos_wasm_val res[2];
+  enclos_wasm_extern f;
+  CHECK_OK(enclos_wasm_instance_export(r->i, nm(fn), &f));
+  enclos_wasm_externtype t;
+  CHECK_OK(enclos_wasm_extern_type(f, &t));
+  enclos_err rc = enclos_wasm_call(r->s, f, args, n, res, t.of.func.nresults);
+  CHECK_MSG(rc == ENCLOS_E_TRAP || rc == ENCLOS_E_FUEL, "%s: %s", fn, enclos_err_name(rc));
+  enclos_wasm_trap tr;
+  enclos_wasm_store_trap(r->s, &tr);
+  CHECK_MSG(tr.kind == kind, "%s: trap %s, want %s", fn, enclos_wasm_trap_message(tr.kind),
+            enclos_wasm_trap_message(kind));
+}
+
+static const char *traps =
+    "(module (memory 1) (table 2 funcref) (elem (i32.const 0) 0)"
+    " (type $v (func)) (type $i (func (result i32)))"
+    " (func (export \"unreachable\") unreachable)"
+    " (func (export \"oob\") (drop (i32.load (i32.const 65534))))"
+    " (func (export \"oob_store\") (i64.store offset=65530 (i32.const 0) (i64.const 1)))"
+    " (func (export \"divz\") (drop (i32.div_u (i32.const 1) (i32.const 0))))"
+    " (func (export \"ovf\") (drop (i64.div_s (i64.const 0x8000000000000000) (i64.const -1))))"
+    " (func (export \"conv\") (drop (i32.trunc_f32_s (f32.const nan))))"
+    " (func (export \"conv_ovf\") (drop (i32.trunc_f64_u (f64.const -1))))"
+    " (func (export \"undef\") (call_indirect (type $v) (i32.const 5)))"
+    " (func (export \"uninit\") (call_indirect (type $v) (i32.const 1)))"
+    " (func (export \"mismatch\") (drop (call_indirect (type $i) (i32.const 0))))"
+    " (func (export \"tableoob\") (drop (table.get 0 (i32.const 7))))"
+    " (func (export \"fill\") (memory.fill (i32.const 65000) (i32.const 0) (i32.const 1000)))"
+    " (func $r (export \"rec\") (param i32) (result i32)"
+    "  (if (result i32) (local.get 0) (then (i32.add (i32.const 1) (call $r (i32.sub (local.get 0) (i32.const 1)))))"
+    "   (else (i32.const 0))))"
+    " (func (export \"spin\") (loop (br 0)))"
+    ")";
+
+TEST(every_trap_kind) {
+  rt r;
+  rt_new(&r, traps, NULL);
+  expect_trap(&r, "unreachable", NULL, 0, ENCLOS_WASM_TRAP_UNREACHABLE);
+  expect_trap(&r, "oob", NULL, 0, ENCLOS_WASM_TRAP_MEMORY_OOB);
+  expect_trap(&r, "oob_store", NULL, 0, ENCLOS_WASM_TRAP_MEMORY_OOB);
+  expect_trap(&r, "divz", NULL, 0, ENCLOS_WASM_TRAP_DIV_BY_ZERO);
+  expect_trap(&r, "ovf", NULL, 0, ENCLOS_WASM_TRAP_INT_OVERFLOW);
+  expect_trap(&r, "conv", NULL, 0, ENCLOS_WASM_TRAP_INVALID_CONVERSION);
+  expect_trap(&r, "conv_ovf", NULL, 0, ENCLOS_WASM_TRAP_INT_OVERFLOW);
+  expect_trap(&r, "undef", NULL, 0, ENCLOS_WASM_TRAP_UNDEFINED_ELEMENT);
+  expect_trap(&r, "uninit", NULL, 0, ENCLOS_WASM_TRAP_UNINITIALIZED_ELEMENT);
+  expect_trap(&r, "mismatch", NULL, 0, ENCLOS_WASM_TRAP_INDIRECT_TYPE_MISMATCH);
+  expect_trap(&r, "tableoob", NULL, 0, ENCLOS_WASM_TRAP_TABLE_OOB);
+  expect_trap(&r, "fill", NULL, 0, ENCLOS_WASM_TRAP_MEMORY_OOB);
+  CHECK_STR(enclos_wasm_trap_message(ENCLOS_WASM_TRAP_STACK_EXHAUSTED), "call stack exhausted");
+  rt_free(&r);
+}
+
+TEST(deep_recursion_traps_cleanly) {
+  rt r;
+  rt_new(&r, traps, NULL);
+  enclos_wasm_val a = i32v(100000), res;
+  expect_trap(&r, "rec", &a, 1, ENCLOS_WASM_TRAP_STACK_EXHAUSTED);
+  a = i32v(5000); /* within the default depth of 10,000 */
+  CHECK_OK(call1(&r, "rec", &a, 1, &res, 1));
+  CHECK_EQ_INT(res.of.i32, 5000);
+  rt_free(&r);
+}
+
+TEST(fuel_exhaustion_and_fuel_used) {
+  enclos_wasm_limits lim;
+  enclos_wasm_limits_default(&lim);
+  lim.fuel = 100000;
+  rt r;
+  rt_new(&r, traps, &lim);
+  enclos_wasm_extern f;
+  CHECK_OK(enclos_wasm_instance_export(r.i, nm("spin"), &f));
+  CHECK_ERR(enclos_wasm_call(r.s, f, NULL, 0, NULL, 0), ENCLOS_E_FUEL);
+  enclos_wasm_trap tr;
+  enclos_wasm_store_trap(r.s, &tr);
+  CHECK_EQ_INT(tr.kind, ENCLOS_WASM_TRAP_FUEL_EXHAUSTED);
+  CHECK_EQ_U64(enclos_wasm_store_fuel_used(r.s), 100000);
+  enclos_wasm_val a = i32v(10), res;
+  CHECK_OK(call1(&r, "rec", &a, 1, &res, 1));
+  uint64_t used = enclos_wasm_store_fuel_used(r.s);
+  CHECK(used > 10 && used < 1000);
+  rt_free(&r);
+}
+
+static void *interrupter(void *arg) {
+  usleep(50000);
+  enclos_wasm_store_interrupt(arg);
+  return NULL;
+}
+
+TEST(interrupt_from_another_thread) {
+  rt r;
+  rt_new(&r, traps, NULL); /* unmetered: only the interrupt can stop it */
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, interrupter, r.s) == 0);
+  enclos_wasm_extern f;
+  CHECK_OK(enclos_wasm_instance_export(r.i, nm("spin"), &f));
+  CHECK_ERR(enclos_wasm_call(r.s, f, NULL, 0, NULL, 0), ENCLOS_E_INTERRUPTED);
+  pthread_join(th, NULL);
+  enclos_wasm_trap tr;
+  enclos_wasm_store_trap(r.s, &tr);
+  CHECK_EQ_INT(tr.kind, ENCLOS_WASM_TRAP_INTERRUPTED);
+  rt_free(&r);
+}
+
+static const char *mem =
+    "(module (memory (export \"mem\") 1 4)"
+    " (data (i32.const 16) \"hello\")"
+    " (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0)))"
+    " (func (export \"size\") (result i32) (memory.size))"
+    " (func (export \"ld\") (param i32) (result i32) (i32.load8_u (local.get 0)))"
+    " (func (export \"st\") (param i32 i32) (i32.store (local.get 0) (local.get 1)))"
+    " (func (export \"copy\") (memory.copy (i32.const 100) (i32.const 16) (i32.const 5)))"
+    ")";
+
+static void memory_paths(bool guard) {
+  enclos_wasm_limits lim;
+  enclos_wasm_limits_default(&lim);
+  lim.guard_pages = guard;
+  rt r;
+  rt_new(&r, mem, &lim);
+  enclos_wasm_val a[2] = {i32v(16), i32v(0)}, res;
+  CHECK_OK(call1(&r, "ld", a, 1, &res, 1));
+  CHECK_EQ_INT(res.of.i32, 'h');
+  a[0] = i32v(65535);
+  CHECK_OK(call1(&r, "ld", a, 1, &res, 1));
+  a[0] = i32v(65536);
+  expect_trap(&r, "ld", a, 1, ENCLOS_WASM_TRAP_MEMORY_OOB);
+  a[0] = i32v(65533);
+  a[1] = i32v(7);
+  expect_trap(&r, "st", a, 2, ENCLOS_WASM_TRAP_MEMORY_OOB);
+  a[0] = i32v(2);
+  CHECK_OK(call1(&r, "grow", a, 1, &res, 1));
+  CHECK_EQ_INT(res.of.i32, 1);
+  a[0] = i32v(65536 * 3 - 4);
+  a[1] = i32v(0x01020304);
+  CHECK_OK(call1(&r, "st", a, 2, NULL, 0));
+  a[0] = i32v(65536 * 3 - 4);
+  CHECK_OK(call1(&r, "ld", a, 1, &res, 1));
+  CHECK_EQ_INT(res.of.i32, 4);
+  a[0] = i32v(2); /* past the declared max of 4 */
+  CHECK_OK(call1(&r, "grow", a, 1, &res, 1));
+  CHECK_EQ_INT((int32_t)res.of.i32, -1);
+  CHECK_OK(call1(&r, "copy", NULL, 0, NULL, 0));
+  enclos_wasm_extern me;
+  uint8_t *data;
+  size_t size;
+  CHECK_OK(enclos_wasm_instance_export(r.i, nm("mem"), &me));
+  CHECK_OK(enclos_wasm_memory_data(me, &data, &size));
+  CHECK_EQ_INT(size, 3 * 65536);
+  CHECK(memcmp(data + 100, "hello", 5) == 0);
+  rt_free(&r);
+}
+
+TEST(memory_with_guard_pages) { memory_paths(true); }
+TEST(memory_with_explicit_checks) { memory_paths(false); }
+
+TEST(memory_over_the_cap_is_a_clean_error) {
+  enclos_wasm_module *m;
+  enclos_wasm_store *s;
+  enclos_wasm_instance *i;
+  CHECK_OK(load_wat("(module (memory 16385))", &m)); /* 1 GiB + 64 KiB */
+  CHECK_OK(enclos_wasm_store_new(NULL, &s));
+  CHECK_ERR(enclos_wasm_instantiate(s, m, NULL, &i), ENCLOS_E_LIMIT);
+  enclos_wasm_store_free(s);
+  enclos_wasm_module_free(m);
+  /* growing past the cap returns -1 */
+  enclos_wasm_limits lim;
+  enclos_wasm_limits_default(&lim);
+  lim.max_memory_pages = 2;
+  rt r;
+  rt_new(&r, mem, &lim);
+  enclos_wasm_val a = i32v(16384), res;
+  CHECK_OK(call1(&r, "grow", &a, 1, &res, 1));
+  CHECK_EQ_INT((int32_t)res.of.i32, -1);
+  rt_free(&r);
+}
+
+TEST(random_bytes_are_rejected) {
+  srand(1234);
+  for (int k = 0; k < 200; k++) {
+    uint8_t buf[256];
+    size_t n = (size_t)(rand() % 256);
+    for (size_t j = 0; j < n; j++) buf[j] = (uint8_t)rand();
+    if (k % 2 && n >= 8) memcpy(buf, "\0asm\1\0\0\0", 8);
+    enclos_wasm_module *m = NULL;
+    enclos_err rc = enclos_wasm_module_load(buf, n, &m);
+    CHECK(rc != ENCLOS_OK || m != NULL);
+    enclos_wasm_module_free(m);
+  }
+  enclos_wasm_module *m;
+  CHECK_ERR(enclos_wasm_module_load("\0asx\1\0\0\0", 8, &m), ENCLOS_E_MALFORMED);
+  CHECK_CONTAINS(enclos_err_detail(), "magic header not detected");
+  CHECK_ERR(enclos_wasm_module_load("\0asm\2\0\0\0", 8, &m), ENCLOS_E_MALFORMED);
+  CHECK_CONTAINS(enclos_err_detail(), "unknown binary version");
+  CHECK_ERR(enclos_wasm_module_load("\0asm\1\0\0\0\x0d\0", 10, &m), ENCLOS_E_MALFORMED);
+  CHECK_CONTAINS(enclos_err_detail(), "malformed section id");
+  CHECK_ERR(enclos_wasm_module_load("\0asm\1\0\0\0\x01\x05\x01\x60\0\0", 14, &m), ENCLOS_E_MALFORMED);
+  CHECK_OK(enclos_wasm_module_load("\0asm\1\0\0\0", 8, &m));
+  enclos_wasm_module_free(m);
+}
+
+static void expect_invalid(const char *text, const char *msg) {
+  enclos_wasm_module *m = NULL;
+  size_t n;
+  char cmd[1200], in[512], out[512];
+  snprintf(in, sizeof(in), "%s/bad.wat", test_tmpdir());
+  snprintf(out, sizeof(out), "%s/bad.wasm", test_tmpdir());
+  FILE *f = fopen(in, "w");
+  CHECK(f);
+  fputs(text, f);
+  fclose(f);
+  snprintf(cmd, sizeof(cmd), "wat2wasm --no-check -o %s %s", out, in);
+  CHECK(system(cmd) == 0);
+  uint8_t *b = test_read_file(out, &n);
+  enclos_err rc = enclos_wasm_module_load(b, n, &m);
+  free(b);
+  CHECK_MSG(rc == ENCLOS_E_INVALID, "%s -> %s", text, enclos_err_name(rc));
+  CHECK_CONTAINS(enclos_err_detail(), msg);
+  CHECK_CONTAINS(enclos_err_detail(), "section, offset 0x");
+}
+
+TEST(validation_errors_name_the_rule) {
+  expect_invalid("(module (func (result i32) (i64.const 1)))", "type mismatch");
+  expect_invalid("(module (func (call 5)))", "unknown function");
+  expect_invalid("(module (func (drop (local.get 3))))", "unknown local");
+  expect_invalid("(module (memory 1) (func (drop (i32.load align=8 (i32.const 0)))))",
+                 "alignment must not be larger than natural");
+  expect_invalid("(module (func (br 2)))", "unknown label");
+  expect_invalid("(module (global i32 (i32.const 0)) (func (global.set 0 (i32.const 1))))",
+                 "global is immutable");
+  expect_invalid("(module (func (drop (i32.load (i32.const 0)))))", "unknown memory");
+  expect_invalid("(module (func (drop (ref.func 0))))", "undeclared function reference");
+  expect_invalid("(module (func (i32.const 1) (i32.const 2) (drop)))", "type mismatch");
+}
+
+static enclos_err host_add(enclos_wasm_caller *c, void *env, const enclos_wasm_val *args,
+                           enclos_wasm_val *res) {
+  (*(int *)env)++;
+  uint8_t *data;
+  size_t size;
+  enclos_wasm_caller_memory(c, &data, &size);
+  if (size < 1) return enclos_err_set(ENCLOS_E_RANGE, __FILE__, __LINE__, "no memory");
+  data[0] = 42;
+  res[0].of.i32 = args[0].of.i32 + args[1].of.i32;
+  return ENCLOS_OK;
+}
+static enclos_err host_fail(enclos_wasm_caller *c, void *env, const enclos_wasm_val *args,
+                            enclos_wasm_val *res) {
+  return enclos_err_set(ENCLOS_E_DENIED, __FILE__, __LINE__, "nope");
+}
+static enclos_err host_exit(enclos_wasm_caller *c, void *env, const enclos_wasm_val *args,
+                            enclos_wasm_val *res) {
+  return enclos_wasm_caller_exit(c, 7);
+}
+
+TEST(host_function_imports) {
+  enclos_wasm_module *m;
+  enclos_wasm_store *s;
+  enclos_wasm_instance *i;
+  CHECK_OK(load_wat("(module (import \"env\" \"add\" (func $a (param i32 i32) (result i32)))"
+                    " (import \"env\" \"fail\" (func $f)) (import \"env\" \"exit\" (func $e))"
+                    " (memory 1)"
+                    " (func (export \"go\") (result i32) (i32.add (call $a (i32.const 2) (i32.const 3)) (i32.load8_u (i32.const 0))))"
+                    " (func (export \"f\") (call $f)) (func (export \"e\") (call $e)))",
+                    &m));
+  CHECK_EQ_INT(enclos_wasm_module_import_count(m), 3);
+  enclos_wasm_name mod, name;
+  enclos_wasm_externtype t;
+  CHECK_OK(enclos_wasm_module_import(m, 0, &mod, &name, &t));
+  CHECK(name.len == 3 && memcmp(name.data, "add", 3) == 0);
+  CHECK_EQ_INT(t.of.func.nparams, 2);
+  CHECK_OK(enclos_wasm_store_new(NULL, &s));
+  enclos_wasm_imports *imp;
+  int calls = 0;
+  CHECK_OK(enclos_wasm_imports_new(&imp));
+  CHECK_OK(enclos_wasm_imports_add_func(imp, "env", "add", "ii:i", host_add, &calls));
+  /* missing imports are unlinkable */
+  CHECK_ERR(enclos_wasm_instantiate(s, m, imp, &i), ENCLOS_E_UNLINKABLE);
+  CHECK_OK(enclos_wasm_imports_add_func(imp, "env", "fail", ":", host_fail, NULL));
+  CHECK_OK(enclos_wasm_imports_add_func(imp, "env", "exit", "i:", host_exit, NULL));
+  CHECK_ERR(enclos_wasm_instantiate(s, m, imp, &i), ENCLOS_E_UNLINKABLE); /* wrong type */
+  CHECK_OK(enclos_wasm_imports_add_func(imp, "env", "exit", ":", host_exit, NULL));
+  CHECK_OK(enclos_wasm_instantiate(s, m, imp, &i));
+  rt r = {m, s, i};
+  enclos_wasm_val res;
+  CHECK_OK(call1(&r, "go", NULL, 0, &res, 1));
+  CHECK_EQ_INT(res.of.i32, 47);
+  CHECK_EQ_INT(calls, 1);
+  CHECK_ERR(call1(&r, "f", NULL, 0, NULL, 0), ENCLOS_E_TRAP);
+  CHECK_CONTAINS(enclos_err_detail(), "nope");
+  CHECK_ERR(call1(&r, "e", NULL, 0, NULL, 0), ENCLOS_E_TRAP);
+  enclos_wasm_trap tr;
+  enclos_wasm_store_trap(s, &tr);
+  CHECK_EQ_INT(tr.kind, ENCLOS_WASM_TRAP_EXIT);
+  CHECK_EQ_INT(tr.exit_code, 7);
+  enclos_wasm_imports_free(imp);
+  rt_free(&r);
+}
+
+TEST(cross_instance_linking) {
+  enclos_wasm_module *ma, *mb;
+  enclos_wasm_store *s;
+  enclos_wasm_instance *ia, *ib;
+  CHECK_OK(load_wat("(module (memory (export \"mem\") 1) (global (export \"g\") (mut i32) (i32.const 5))"
+                    " (table (export \"tab\") 2 funcref)"
+                    " (func (export \"get\") (result i32) (i32.load (i32.const 8))))", &ma));
+  CHECK_OK(load_wat("(module (import \"a\" \"mem\" (memory 1)) (import \"a\" \"g\" (global (mut i32)))"
+                    " (import \"a\" \"get\" (func $get (result i32))) (import \"a\" \"tab\" (table 2 funcref))"
+                    " (elem (i32.const 1) $get)"
+                    " (func (export \"run\") (result i32) (i32.store (i32.const 8) (i32.const 99))"
+                    "  (global.set 0 (i32.const 6))"
+                    "  (i32.add (call $get) (call_indirect (result i32) (i32.const 1)))))", &mb));
+  CHECK_OK(enclos_wasm_store_new(NULL, &s));
+  CHECK_OK(enclos_wasm_instantiate(s, ma, NULL, &ia));
+  enclos_wasm_imports *imp;
+  CHECK_OK(enclos_wasm_imports_new(&imp));
+  const char *names[] = {"mem", "g", "get", "tab"};
+  for (int k = 0; k < 4; k++) {
+    enclos_wasm_extern e;
+    CHECK_OK(enclos_wasm_instance_export(ia, nm(names[k]), &e));
+    CHECK_OK(enclos_wasm_imports_add_extern(imp, "a", nm(names[k]), e));
+  }
+  CHECK_OK(enclos_wasm_instantiate(s, mb, imp, &ib));
+  rt r = {mb, s, ib};
+  enclos_wasm_val res;
+  CHECK_OK(call1(&r, "run", NULL, 0, &res, 1));
+  CHECK_EQ_INT(res.of.i32, 198);
+  enclos_wasm_extern g;
+  CHECK_OK(enclos_wasm_instance_export(ia, nm("g"), &g));
+  CHECK_OK(enclos_wasm_global_get(g, &res));
+  CHECK_EQ_INT(res.of.i32, 6);
+  CHECK_ERR(enclos_wasm_instance_export(ia, nm("nope"), &g), ENCLOS_E_NOT_FOUND);
+  enclos_wasm_imports_free(imp);
+  enclos_wasm_store_free(s);
+  enclos_wasm_module_free(ma);
+  enclos_wasm_module_free(mb);
+}
+
+TEST(floats_follow_the_spec) {
+  rt r;
+  rt_new(&r, "(module"
+             " (func (export \"min\") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))"
+             " (func (export \"near\") (param f64) (result f64) (f64.nearest (local.get 0)))"
+             " (func (export \"sat\") (param f64) (result i32) (i32.trunc_sat_f64_s (local.get 0))))",
+         NULL);
+  enclos_wasm_val a[2] = {{.type = ENCLOS_WASM_F32, .of.f32 = 0x80000000u},
+                          {.type = ENCLOS_WASM_F32, .of.f32 = 0}}, res;
+  CHECK_OK(call1(&r, "min", a, 2, &res, 1));
+  CHECK_EQ_U64(res.of.f32, 0x80000000u);
+  double d = 2.5;
+  enclos_wasm_val v = {.type = ENCLOS_WASM_F64};
+  memcpy(&v.of.f64, &d, 8);
+  CHECK_OK(call1(&r, "near", &v, 1, &res, 1));
+  memcpy(&d, &res.of.f64, 8);
+  CHECK(d == 2.0);
+  d = 1e30;
+  memcpy(&v.of.f64, &d, 8);
+  CHECK_OK(call1(&r, "sat", &v, 1, &res, 1));
+  CHECK_EQ_U64(res.of.i32, 0x7fffffffu);
+  rt_free(&r);
+}
