@@ -1,0 +1,46 @@
+/* verify_int.h: private to src/verify (issue 6). */
+#ifndef ENCLOS_VERIFY_INT_H
+#define ENCLOS_VERIFY_INT_H
+
+#include <jansson.h>
+
+#include <enclos/buf.h>
+#include <enclos/verify_hw.h>
+#include <enclos/x509.h>
+#include <enclos/x509_crl.h>
+
+/* Collateral limits: a folder of real collateral holds a handful of each. */
+#define VERIFY_MAX_CERTS 64
+#define VERIFY_MAX_CRLS 16
+#define VERIFY_MAX_DOCS 16
+#define VERIFY_MAX_FILE_SIZE ((size_t)4 << 20)
+#define VERIFY_MAX_DIR_ENTRIES 256
+
+/* A signed Intel JSON document (TCB Info or QE Identity). */
+typedef struct verify_doc {
+  enclos_buf body; /* exact received bytes of the inner object: what the signature covers */
+  uint8_t sig[64]; /* r||s */
+  json_t *json;    /* parsed body */
+  bool is_tcb;     /* TCB Info (else QE Identity) */
+} verify_doc;
+
+struct enclos_hw_collateral {
+  enclos_x509 *certs[VERIFY_MAX_CERTS];
+  size_t n_certs;
+  enclos_x509_crl *crls[VERIFY_MAX_CRLS];
+  size_t n_crls;
+  verify_doc docs[VERIFY_MAX_DOCS];
+  size_t n_docs;
+};
+
+/* Result bookkeeping. */
+void verify__pass(enclos_hw_result *r, const char *check);
+enclos_err verify__fail(enclos_hw_result *r, const char *check, enclos_err err);
+void verify__window(enclos_hw_result *r, int64_t from, int64_t until);
+
+enclos_err verify__intel(const uint8_t *data, size_t size, const enclos_hw_collateral *c, int64_t at,
+                         const enclos_hw_policy *p, enclos_hw_result *r);
+enclos_err verify__snp(const uint8_t *data, size_t size, const enclos_hw_collateral *c, int64_t at,
+                       const enclos_hw_policy *p, enclos_hw_result *r);
+
+#endif

@@ -1,0 +1,2 @@
+#include "vh.h"
+TEST(placeholder_negative) { CHECK(1); }
