@@ -87,10 +87,10 @@ static bool run_guest(const char *wasm_path, size_t argc, const char *const *arg
   const uint8_t *d;
   size_t n;
   CHECK_OK(enclos_wasi_captured(w, 1, &d, &n));
-  memcpy(o->out, d, n);
+  if (n) memcpy(o->out, d, n);
   o->out[n] = '\0';
   CHECK_OK(enclos_wasi_captured(w, 2, &d, &n));
-  memcpy(o->err, d, n);
+  if (n) memcpy(o->err, d, n);
   o->err[n] = '\0';
   enclos_wasi_free(w);
   free(wasm);
