@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <enclos/buf.h>
 #include <enclos/error.h>
 
 #ifdef __cplusplus
@@ -259,6 +260,10 @@ typedef struct enclos_hw_result {
 ENCLOS_MUST_USE enclos_err enclos_hw_verify(const void *evidence, size_t size,
                                             const enclos_hw_collateral *coll, int64_t at,
                                             const enclos_hw_policy *policy, enclos_hw_result *res);
+
+/** Evidence as stored in files: binary, or ASCII hex (optional "0x" prefix, whitespace ignored).
+ *  Appends the binary evidence to \p out. */
+ENCLOS_MUST_USE enclos_err enclos_hw_evidence_decode(const void *data, size_t size, enclos_buf *out);
 
 /** SHA-256 fingerprint of the Intel SGX Root CA DER (pinned). */
 extern const uint8_t enclos_intel_root_fingerprint[32];

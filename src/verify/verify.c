@@ -1,4 +1,5 @@
 /* verify.c: entry point, result bookkeeping, TCB status names and the policy (issue 6). */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -130,6 +131,35 @@ enclos_err enclos_hw_policy_load_json(const void *data, size_t size, enclos_hw_p
 cleanup:
   json_decref(o);
   return rc;
+}
+
+enclos_err enclos_hw_evidence_decode(const void *data, size_t size, enclos_buf *out) {
+  ENCLOS_ENSUREF(data != NULL && out != NULL, ENCLOS_E_INVAL, "evidence decode: NULL argument");
+  const char *s = data;
+  size_t i = 0, digits = 0;
+  while (i < size && isspace((unsigned char)s[i])) i++;
+  if (i + 1 < size && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) i += 2;
+  size_t start = i;
+  bool hex = i < size;
+  for (size_t j = i; j < size && hex; j++) {
+    if (isxdigit((unsigned char)s[j])) digits++;
+    else if (!isspace((unsigned char)s[j])) hex = false;
+  }
+  if (!hex || digits % 2 != 0 || digits == 0) return enclos_buf_append(out, data, size);
+  ENCLOS_TRY(enclos_buf_reserve(out, digits / 2));
+  int hi = -1;
+  for (size_t j = start; j < size; j++) {
+    unsigned char ch = (unsigned char)s[j];
+    if (!isxdigit(ch)) continue;
+    int v = isdigit(ch) ? ch - '0' : (tolower(ch) - 'a' + 10);
+    if (hi < 0) {
+      hi = v;
+    } else {
+      ENCLOS_TRY(enclos_buf_append_u8(out, (uint8_t)(hi << 4 | v)));
+      hi = -1;
+    }
+  }
+  return ENCLOS_OK;
 }
 
 enclos_err enclos_hw_verify(const void *evidence, size_t size, const enclos_hw_collateral *coll,

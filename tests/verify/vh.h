@@ -27,19 +27,32 @@ static inline enclos_buf vh_read(const char *path) {
   return b;
 }
 
-/* Evidence file: binary, or hex text (whitespace ignored). */
+/* Evidence file: binary, or hex text. */
 static inline enclos_buf vh_evidence(const char *path) {
-  enclos_buf b = vh_read(path);
-  bool hex = b.len > 0;
-  for (size_t i = 0; i < b.len && hex; i++)
-    hex = strchr("0123456789abcdefABCDEF \r\n\t", b.data[i]) != NULL && b.data[i] != 0;
-  if (!hex) return b;
-  enclos_buf c = ENCLOS_BUF_INIT, out = ENCLOS_BUF_INIT;
-  for (size_t i = 0; i < b.len; i++)
-    if (!strchr(" \r\n\t", b.data[i])) CHECK_OK(enclos_buf_append_u8(&c, b.data[i]));
-  CHECK_OK(enclos_hex_decode(&out, (const char *)c.data, c.len));
+  enclos_buf b = vh_read(path), out = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_hw_evidence_decode(b.data, b.len, &out));
   enclos_buf_free(&b);
-  enclos_buf_free(&c);
+  return out;
+}
+
+/* The string value of a top-level member of a JSON file, \n unescaped (test data only). */
+static inline enclos_buf vh_json_str(const char *path, const char *key) {
+  enclos_buf b = vh_read(path), out = ENCLOS_BUF_INIT;
+  char pat[80];
+  snprintf(pat, sizeof pat, "\"%s\":\"", key);
+  CHECK_OK(enclos_buf_append_u8(&b, 0));
+  const char *p = strstr((const char *)b.data, pat);
+  CHECK(p != NULL);
+  if (p == NULL) return out;
+  for (p += strlen(pat); *p && *p != '"'; p++) {
+    if (p[0] == '\\' && p[1] == 'n') {
+      CHECK_OK(enclos_buf_append_u8(&out, '\n'));
+      p++;
+    } else {
+      CHECK_OK(enclos_buf_append_u8(&out, (uint8_t)*p));
+    }
+  }
+  enclos_buf_free(&b);
   return out;
 }
 
