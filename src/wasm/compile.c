@@ -554,6 +554,8 @@ static enclos_err memarg(comp *c, uint32_t natural, uint32_t *offset) {
   uint32_t align;
   ENCLOS_TRY(rd_u32(c, &align));
   ENCLOS_TRY(rd_u32(c, offset));
+  /* Bit 6 would select a memory index (multi-memory, not Wasm 2.0). */
+  CENSURE(c, align < 32, ENCLOS_E_MALFORMED, "malformed memop flags (0x%x)", align);
   CENSURE(c, c->m->nmems > 0, ENCLOS_E_INVALID, "unknown memory 0");
   CENSURE(c, align <= natural, ENCLOS_E_INVALID, "alignment must not be larger than natural");
   return ENCLOS_OK;
@@ -770,7 +772,14 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
     ctl *f = &c->cs[c->ncs - 1 - x];
     ENCLOS_TRY(check_label_values(c, f));
     uint32_t pos = c->nvs;
-    if (!live(c)) return ENCLOS_OK;
+    if (!live(c)) {
+      /* Polymorphic stack: br_if still yields the label's values ([t* i32] -> [t*]). */
+      uint32_t n = label_arity(f);
+      const enclos_wasm_type *t = label_types(f);
+      for (uint32_t k = n; k-- > 0;) ENCLOS_TRY(pop(c, (uint8_t)t[k], &b));
+      for (uint32_t k = 0; k < n; k++) ENCLOS_TRY(push(c, (uint8_t)t[k]));
+      return ENCLOS_OK;
+    }
     if (f->kind != CK_FUNC && branch_in_place(c, f)) {
       size_t at = emit_cond_br(c, &a, pos, false);
       if (at != SIZE_MAX) {
@@ -1066,14 +1075,14 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
       ENCLOS_TRY(rd_u32(c, &x));
       ENCLOS_TRY(zero_byte(c));
       ENCLOS_TRY(need_mem(c));
-      CENSURE(c, m->has_data_count, ENCLOS_E_MALFORMED, "data count section required");
-      CENSURE(c, x < m->data_count, ENCLOS_E_INVALID, "unknown data segment %u", x);
+      if (!m->has_data_count) m->needs_data_count = true; /* judged after the data section */
+      else CENSURE(c, x < m->data_count, ENCLOS_E_INVALID, "unknown data segment %u", x);
       goto three_i32;
     }
     case 9:
       ENCLOS_TRY(rd_u32(c, &x));
-      CENSURE(c, m->has_data_count, ENCLOS_E_MALFORMED, "data count section required");
-      CENSURE(c, x < m->data_count, ENCLOS_E_INVALID, "unknown data segment %u", x);
+      if (!m->has_data_count) m->needs_data_count = true; /* judged after the data section */
+      else CENSURE(c, x < m->data_count, ENCLOS_E_INVALID, "unknown data segment %u", x);
       if (op(c, WOP_DATA_DROP)) put(c, x);
       return ENCLOS_OK;
     case 10:
@@ -1095,7 +1104,6 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
       CENSURE(c, m->elems[y].type == m->tables[x].elem, ENCLOS_E_INVALID,
               "type mismatch (table.init of %s into a table of %s)",
               wasm__type_name((uint8_t)m->elems[y].type), wasm__type_name((uint8_t)m->tables[x].elem));
-      x = x | (y << 0); /* encoded below */
       {
         vent n3, s3, d3;
         ENCLOS_TRY(pop(c, 0x7f, &n3));
@@ -1218,6 +1226,9 @@ enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body
     for (uint64_t k = total - n; k < total; k++) c.ltypes[k] = (enclos_wasm_type)t;
   }
   c.nlocals = (uint32_t)total;
+  ENCLOS_GUARD(push(&c, 0)); /* allocate the operand stack up front */
+  c.nvs = 0;
+  c.max_height = 0;
   ENCLOS_GUARD(push_ctl(&c, CK_FUNC, 0, ft->nresults, NULL, ft->results));
   op(&c, WOP_FUEL);
   c.fuel_pos = c.len;

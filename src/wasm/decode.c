@@ -174,6 +174,12 @@ static enclos_err rd_name(wdec *d, enclos_wasm_name *out) {
 
 /* ---- 3. Constant expressions (§3.3.10; Wasm 2.0 allows one instruction) ---------------- */
 
+/* Bytes that start no Wasm 2.0 instruction (§5.4). */
+static bool illegal_op(uint8_t op) {
+  return (op >= 0x06 && op <= 0x0a) || (op >= 0x12 && op <= 0x19) || (op >= 0x1d && op <= 0x1f) ||
+         op == 0x27 || (op >= 0xc5 && op <= 0xcf) || (op >= 0xd3 && op <= 0xfb) || op >= 0xfe;
+}
+
 static bool is_const_op(uint8_t op) {
   return op == 0x41 || op == 0x42 || op == 0x43 || op == 0x44 || op == 0x23 || op == 0xd0 ||
          op == 0xd2;
@@ -242,7 +248,9 @@ static enclos_err rd_const(wdec *d, enclos_wasm_type want, wconst *c) {
   }
   case 0x0b: DFAIL(d, ENCLOS_E_INVALID, "type mismatch (empty constant expression)");
   case 0xfd: DFAIL(d, ENCLOS_E_UNSUPPORTED, "SIMD not supported yet (v128.const)");
-  default: DFAIL(d, ENCLOS_E_INVALID, "constant expression required (opcode 0x%02x)", op);
+  default:
+    DENSURE(d, !illegal_op(op), ENCLOS_E_MALFORMED, "illegal opcode 0x%02x", op);
+    DFAIL(d, ENCLOS_E_INVALID, "constant expression required (opcode 0x%02x)", op);
   }
   uint8_t end;
   ENCLOS_TRY(rd_u8(d, &end));
@@ -673,6 +681,13 @@ static enclos_err load(enclos_wasm_module *m) {
           "function and code section have inconsistent lengths");
   DENSURE(&d, saw_data || !m->has_data_count || m->data_count == 0, ENCLOS_E_MALFORMED,
           "data count and data section have inconsistent lengths");
+  /* §5.5.16: data indexes in code need the data count section; without any data section the
+   * index is simply unknown. */
+  if (m->needs_data_count) {
+    d.sec = "code";
+    DENSURE(&d, !saw_data, ENCLOS_E_MALFORMED, "data count section required");
+    DFAIL(&d, ENCLOS_E_INVALID, "unknown data segment (no data section)");
+  }
   if (!m->declared) {
     m->declared = enclos_calloc(m->nfuncs ? m->nfuncs : 1, 1);
     ENCLOS_ENSURE(m->declared, ENCLOS_E_NOMEM);

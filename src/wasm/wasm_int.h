@@ -135,6 +135,7 @@ struct enclos_wasm_module {
   welem *elems;
   bool has_data_count;
   uint32_t data_count;
+  bool needs_data_count; /* a body used a data index without a data count section */
   uint32_t ndatas;
   wdata *datas;
   wcode *codes;     /* one per defined function */
