@@ -1,0 +1,2 @@
+enclos_fuzz(claims SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_claims.c DEPS enclos_attest)
+enclos_fuzz(certev SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_certev.c DEPS enclos_ratls)
