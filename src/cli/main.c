@@ -12,7 +12,7 @@ static const cli_command commands[] = {
     {"run", "run a WASI program: enclos run [--dir H[::G]] [--env K=V] app.wasm [args...]",
      cli_cmd_run},
     {"attest", "connect to an RA-TLS server, verify its evidence and print its claims", NULL},
-    {"verify", "verify hardware evidence offline against collateral", NULL},
+    {"verify", "verify hardware evidence offline against collateral", cli_cmd_verify},
     {"ca", "operator PKI: init a root, sign an enclos intermediate CSR", NULL},
     {"deploy", "deploy an app to a server after verifying its attestation", NULL},
     {"call", "call an app's export on a server after verifying its attestation", NULL},

@@ -550,7 +550,7 @@ static enclos_err run(ictx *s, const uint8_t *data, size_t size) {
   CHECK("qe_identity_match", check_qe_identity(s, qi));
   json_t *lvl;
   CHECK("tcb_level", platform_level(s, ti, &lvl));
-  CHECK("tcb_level", level_status(lvl, &r->platform_status));
+  CHECK("tcb_status", level_status(lvl, &r->platform_status));
   add_advisories(r, lvl);
   if (s->tdx) CHECK("tdx_module", check_tdx_module(s, ti));
   r->tcb_status = converge(r->platform_status, r->qe_status, r->module_status);
