@@ -305,3 +305,20 @@ TEST(example_echo_function_abi) {
   free(wasm);
 }
 #endif
+
+TEST(guest_errno_results) {
+  if (!engine_ready("guest_errno_results")) return;
+  const char *argv[] = {"errors"};
+  if (!run_guest(GUEST("errors"), 1, argv, NULL, test_tmpdir(), NULL, 0, &g_out)) return;
+  CHECK(!g_out.res.trapped);
+  CHECK_MSG(g_out.res.exit_code == 0, "errors: %s", g_out.out);
+  CHECK_STR(g_out.out, "errors ok\n");
+}
+
+TEST(guest_poll) {
+  if (!engine_ready("guest_poll")) return;
+  const char *argv[] = {"poll"};
+  if (!run_guest(GUEST("poll"), 1, argv, NULL, NULL, "x", 0, &g_out)) return;
+  CHECK_MSG(g_out.res.exit_code == 0, "poll: %s", g_out.out);
+  CHECK_STR(g_out.out, "poll ok\n");
+}
