@@ -97,6 +97,22 @@ ENCLOS_MUST_USE enclos_err enclos_ratls_ca_seal(enclos_tee *tee, const enclos_pk
 ENCLOS_MUST_USE enclos_err enclos_ratls_ca_unseal(enclos_tee *tee, const char *path, enclos_pkey **key,
                                                   enclos_x509 **cert);
 
+/* ---- Freshness bound to the TLS session (docs/attestation.md §9) ----------------------- */
+
+#define ENCLOS_RATLS_FRESH_PATH "/.well-known/enclos/attestation"
+
+struct enclos_tls_conn;
+
+/**
+ * Server side: evidence whose claims hold the leaf's pubkey-hash, the client's \p nonce, this
+ * connection's exporter value (label ENCLOS_TLS_EXPORTER_LABEL, 32 bytes) and the optional config
+ * root; the extension-value encoding is appended to \p ext.
+ */
+ENCLOS_MUST_USE enclos_err enclos_ratls_fresh_evidence(enclos_tee *tee, struct enclos_tls_conn *conn,
+                                                       const enclos_x509 *leaf, const uint8_t *nonce,
+                                                       size_t nonce_size, const uint8_t *config_root,
+                                                       enclos_buf *ext);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,7 +11,7 @@ static const cli_command commands[] = {
     {"serve", "run the attested application server", NULL},
     {"run", "run a WASI program: enclos run [--dir H[::G]] [--env K=V] app.wasm [args...]",
      cli_cmd_run},
-    {"attest", "connect to an RA-TLS server, verify its evidence and print its claims", NULL},
+    {"attest", "connect to an RA-TLS server, verify its evidence and print its claims", cli_cmd_attest},
     {"verify", "verify hardware evidence offline against collateral", cli_cmd_verify},
     {"ca", "operator PKI: init a root, sign an enclos intermediate CSR", NULL},
     {"deploy", "deploy an app to a server after verifying its attestation", NULL},

@@ -242,5 +242,30 @@ enclos_err enclos_verify_fresh(const uint8_t *ext, size_t size, const enclos_x50
                  ENCLOS_E_VERIFY, "fresh evidence is for another TLS session (exporter value differs)");
   ENCLOS_TRY(enclos_x509_validity(leaf, &out->not_before, &out->not_after));
   out->not_before = now; /* freshly produced: age 0 */
+  /* Identity claims (app, configuration root) live in the leaf's own evidence; take those the
+   * fresh claims do not repeat from there, after checking that both come from the same TEE. */
+  const uint8_t *v;
+  size_t vs;
+  if (enclos_x509_extension(leaf, ENCLOS_RATLS_OID_EVIDENCE, &v, &vs, NULL) == ENCLOS_OK) {
+    enclos_verify_result lr;
+    ENCLOS_TRY(enclos_x509_spki(leaf, &spki));
+    rc = enclos_verify_evidence(ENCLOS_RATLS_OID_EVIDENCE, v, vs, spki.data, spki.len, opts, &lr);
+    enclos_buf_free(&spki);
+    ENCLOS_TRY(rc);
+    ENCLOS_ENSUREF(lr.tee == out->tee && lr.measurement_size == out->measurement_size &&
+                       memcmp(lr.measurement, out->measurement, lr.measurement_size) == 0,
+                   ENCLOS_E_VERIFY, "fresh evidence comes from another TEE or measurement than the certificate's");
+    if (!out->claims.has_app && lr.claims.has_app) {
+      out->claims.has_app = true;
+      memcpy(out->claims.app_name, lr.claims.app_name, sizeof(lr.claims.app_name));
+      memcpy(out->claims.app_code_hash, lr.claims.app_code_hash, 32);
+      memcpy(out->claims.app_config_root, lr.claims.app_config_root, 32);
+    }
+    if (!out->claims.has_config_root && lr.claims.has_config_root) {
+      out->claims.has_config_root = true;
+      memcpy(out->claims.config_root, lr.claims.config_root, 32);
+    }
+  }
+  enclos_err_clear();
   return enclos_policy_check(opts->policy, out, now);
 }
