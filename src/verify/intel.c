@@ -154,13 +154,17 @@ static enclos_err crl_fresh(ictx *s, const enclos_x509_crl *crl, const char *wha
   return ENCLOS_OK;
 }
 
-/* Finds a CRL issued by \p issuer (name match and signature); prefers one fresh at s->at. */
-static const enclos_x509_crl *find_crl(ictx *s, const enclos_x509 *issuer) {
+/* Finds a CRL issued by \p issuer (name match and signature); prefers one fresh at s->at.
+ * *bad_sig is set when a CRL names this issuer but its signature does not verify. */
+static const enclos_x509_crl *find_crl(ictx *s, const enclos_x509 *issuer, bool *bad_sig) {
   const enclos_x509_crl *best = NULL;
   for (size_t i = 0; i < s->c->n_crls; i++) {
     const enclos_x509_crl *crl = s->c->crls[i];
     if (!enclos_x509_crl_issued_by(crl, issuer)) continue;
-    if (enclos_x509_crl_check_signature(crl, issuer) != ENCLOS_OK) continue;
+    if (enclos_x509_crl_check_signature(crl, issuer) != ENCLOS_OK) {
+      *bad_sig = true;
+      continue;
+    }
     int64_t tu, nu;
     if (enclos_x509_crl_times(crl, &tu, &nu) != ENCLOS_OK) continue;
     if (best == NULL || (tu <= s->at && s->at <= nu)) best = crl;
@@ -171,16 +175,8 @@ static const enclos_x509_crl *find_crl(ictx *s, const enclos_x509 *issuer) {
 
 static enclos_err check_crls(ictx *s) {
   bool bad_sig = false;
-  for (size_t i = 0; i < s->c->n_crls; i++) {
-    const enclos_x509_crl *crl = s->c->crls[i];
-    for (size_t j = 1; j < s->n_chain; j++) {
-      if (enclos_x509_crl_issued_by(crl, s->chain[j]) &&
-          enclos_x509_crl_check_signature(crl, s->chain[j]) != ENCLOS_OK)
-        bad_sig = true;
-    }
-  }
-  const enclos_x509_crl *root_crl = find_crl(s, s->chain[2]);
-  const enclos_x509_crl *pck_crl = find_crl(s, s->chain[1]);
+  const enclos_x509_crl *root_crl = find_crl(s, s->chain[2], &bad_sig);
+  const enclos_x509_crl *pck_crl = find_crl(s, s->chain[1], &bad_sig);
   if (root_crl == NULL || pck_crl == NULL) {
     ENCLOS_ENSUREF(!bad_sig, ENCLOS_E_VERIFY, "a CRL for this chain has an invalid signature");
     ENCLOS_ENSUREF(s->p->allow_missing_crls, ENCLOS_E_NOT_FOUND, "collateral missing: %s CRL",

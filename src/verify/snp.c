@@ -97,10 +97,13 @@ static enclos_err find_leaf(sctx *s) {
   const char *want = s->r->snp_vlek ? "SEV-VLEK" : "SEV-VCEK";
   const enclos_snp_report *rep = &s->r->snp;
   const enclos_x509 *any = NULL;
+  size_t candidates = 0;
+  for (size_t i = 0; i < s->c->n_certs; i++) candidates += cn_is(s->c->certs[i], want);
   for (size_t i = 0; i < s->c->n_certs; i++) {
     const enclos_x509 *x = s->c->certs[i];
     if (!cn_is(x, want)) continue;
     any = x;
+    if (candidates == 1) break; /* the report signature is checked once, by check_report_sig */
     /* Prefer the one whose key verifies the report (several VCEKs may be in a folder). */
     enclos_pkey *k = NULL;
     if (enclos_x509_pubkey(x, &k) != ENCLOS_OK) continue;
