@@ -167,6 +167,20 @@ typedef struct enclos_pck_ext {
 /** Decodes the SGX extension value (DER of the SEQUENCE) with a bounded DER walker. */
 ENCLOS_MUST_USE enclos_err enclos_pck_ext_parse(const void *der, size_t size, enclos_pck_ext *out);
 
+/** AMD VCEK/VLEK certificate extensions (OID 1.3.6.1.4.1.3704.1.*, AMD KDS spec #57230 §3). */
+typedef struct enclos_amd_cert_ext {
+  char product[16]; /* productName as given, e.g. "Milan-B0", "Turin", "Milan" */
+  int bl_spl, tee_spl, snp_spl, ucode_spl, fmc_spl; /* -1 when absent */
+  uint8_t hwid[64];
+  size_t hwid_size; /* 64, 8 (Turin) or 0 (VLEK: none) */
+  bool has_csp_id;  /* VLEK only */
+} enclos_amd_cert_ext;
+
+struct enclos_x509;
+/** Reads the AMD extensions of a VCEK/VLEK; hwID raw or OCTET STRING-wrapped. */
+ENCLOS_MUST_USE enclos_err enclos_amd_cert_ext_parse(const struct enclos_x509 *cert,
+                                                     enclos_amd_cert_ext *out);
+
 /* ---- Collateral ---- */
 
 /** An opaque set of collateral: certificates, CRLs, TCB Info and QE Identity documents. */

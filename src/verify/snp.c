@@ -85,6 +85,48 @@ static enclos_err cert_valid_at(enclos_hw_result *r, const enclos_x509 *x, int64
   return ENCLOS_OK;
 }
 
+static int opt_spl(const enclos_x509 *x, const char *oid) {
+  unsigned v;
+  if (ext_uint(x, oid, &v) != ENCLOS_OK) {
+    enclos_err_clear();
+    return -1;
+  }
+  return (int)v;
+}
+
+enclos_err enclos_amd_cert_ext_parse(const enclos_x509 *x, enclos_amd_cert_ext *o) {
+  ENCLOS_ENSUREF(x != NULL && o != NULL, ENCLOS_E_INVAL, "AMD ext parse: NULL argument");
+  memset(o, 0, sizeof *o);
+  const uint8_t *v;
+  size_t n;
+  bool crit;
+  ENCLOS_TRY(enclos_x509_extension(x, AMD_OID "2", &v, &n, &crit));
+  ENCLOS_ENSUREF(n >= 2 && v[0] == 0x16 && v[1] == n - 2 && n - 2 < sizeof o->product, ENCLOS_E_MALFORMED,
+                 "productName is not a short IA5String");
+  memcpy(o->product, v + 2, n - 2);
+  o->bl_spl = opt_spl(x, AMD_OID "3.1");
+  o->tee_spl = opt_spl(x, AMD_OID "3.2");
+  o->snp_spl = opt_spl(x, AMD_OID "3.3");
+  o->ucode_spl = opt_spl(x, AMD_OID "3.8");
+  o->fmc_spl = opt_spl(x, AMD_OID "3.9");
+  enclos_err rc = enclos_x509_extension(x, AMD_OID "4", &v, &n, &crit);
+  if (rc == ENCLOS_OK) {
+    if (n >= 2 && v[0] == 0x04 && (size_t)v[1] == n - 2 && (n - 2 == 64 || n - 2 == 8)) {
+      v += 2;
+      n -= 2;
+    }
+    ENCLOS_ENSUREF(n == 64 || n == 8, ENCLOS_E_MALFORMED, "hwID of %zu bytes", n);
+    memcpy(o->hwid, v, n);
+    o->hwid_size = n;
+  } else {
+    ENCLOS_ENSUREF(rc == ENCLOS_E_NOT_FOUND, rc, "hwID extension");
+    enclos_err_clear();
+  }
+  o->has_csp_id = enclos_x509_extension(x, AMD_OID "5", &v, &n, &crit) == ENCLOS_OK;
+  enclos_err_clear();
+  return ENCLOS_OK;
+}
+
 typedef struct sctx {
   const enclos_hw_collateral *c;
   int64_t at;

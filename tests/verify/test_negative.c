@@ -381,3 +381,64 @@ TEST(crl_lists_revoked_serial_from_own_test_ca) {
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   CHECK_EQ_INT(sh(cmd), 0);
 }
+
+/* ---- Extension parsers on real certificates ---- */
+
+TEST(pck_extensions_of_mobilecoin_leaf) {
+  enclos_buf b = vh_read(ATT("sgx/mobilecoin-attestation/leaf_cert.pem"));
+  enclos_x509 **l;
+  size_t n;
+  CHECK_OK(enclos_x509_list_parse(b.data, b.len, &l, &n));
+  const uint8_t *v;
+  size_t vn;
+  bool crit;
+  CHECK_OK(enclos_x509_extension(l[0], "1.2.840.113741.1.13.1", &v, &vn, &crit));
+  enclos_pck_ext e;
+  CHECK_OK(enclos_pck_ext_parse(v, vn, &e));
+  static const uint8_t svn[16] = {17, 17, 2, 4, 1, 128, 6, 0};
+  CHECK_MEM(e.comp_svn, svn, 16);
+  CHECK_EQ_INT(e.pcesvn, 11);
+  CHECK_HEX_(e.fmspc, "00906ed50000");
+  CHECK_HEX_(e.ppid, "dfa1509779ed52bdca5306c416f9911b");
+  CHECK_EQ_INT(e.sgx_type, 0);
+  /* Truncations never read past the buffer. */
+  for (size_t k = 0; k < vn; k++) CHECK(enclos_pck_ext_parse(v, k, &e) != ENCLOS_OK);
+  enclos_x509_list_free(l, n);
+  enclos_buf_free(&b);
+}
+
+static void amd_ext(const char *path, enclos_amd_cert_ext *e) {
+  enclos_buf b = vh_read(path);
+  enclos_x509 **l;
+  size_t n;
+  CHECK_OK(enclos_x509_list_parse(b.data, b.len, &l, &n));
+  CHECK_OK(enclos_amd_cert_ext_parse(l[0], e));
+  enclos_x509_list_free(l, n);
+  enclos_buf_free(&b);
+}
+
+TEST(amd_extensions_vcek_vlek_turin) {
+  enclos_amd_cert_ext e;
+  amd_ext(ATT("snp/virtee-sev/vcek_turin.der"), &e);
+  CHECK_STR(e.product, "Turin");
+  CHECK_EQ_INT(e.hwid_size, 8);
+  CHECK_HEX_(e.hwid, "1e550a8ee5cf9f4d");
+  CHECK_EQ_INT(e.fmc_spl, 0);
+  CHECK_EQ_INT(e.ucode_spl, 9);
+  amd_ext(ATT("snp/confidential-containers-trustee/test-vlek.der"), &e);
+  CHECK_STR(e.product, "Milan");
+  CHECK_EQ_INT(e.hwid_size, 0);
+  CHECK(e.has_csp_id);
+  CHECK_EQ_INT(e.ucode_spl, 217); /* DER INTEGER 02 02 00 d9 */
+  amd_ext(ATT("snp/google-go-sev-guest/vcek.testcer"), &e);
+  CHECK_STR(e.product, "Milan-B0");
+  CHECK_EQ_INT(e.bl_spl, 2);
+  CHECK_EQ_INT(e.snp_spl, 5);
+  CHECK_EQ_INT(e.ucode_spl, 68);
+  CHECK_EQ_INT(e.hwid_size, 64);
+  enclos_amd_cert_ext a, b;
+  amd_ext(ATT("snp/confidential-containers-trustee/test-vcek-invalid-new.der"), &a);
+  amd_ext(ATT("snp/confidential-containers-trustee/test-vcek-invalid-legacy.der"), &b);
+  CHECK_EQ_INT(a.hwid_size, 64);
+  CHECK_EQ_INT(b.hwid_size, 64);
+}

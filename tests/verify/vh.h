@@ -56,6 +56,13 @@ static inline enclos_buf vh_json_str(const char *path, const char *key) {
   return out;
 }
 
+#define CHECK_HEX_(bytes, hex)                                                     \
+  do {                                                                             \
+    char vh__h[200];                                                               \
+    enclos_hex_encode_to(vh__h, (bytes), strlen(hex) / 2);                         \
+    CHECK_STR(vh__h, (hex));                                                       \
+  } while (0)
+
 static inline int64_t vh_time(const char *s) {
   int64_t t = 0;
   CHECK_OK(enclos_time_parse(s, &t));
