@@ -22,6 +22,8 @@
 #include <enclos/attest.h>
 #include <enclos/mem.h>
 
+#include "attest_int.h"
+
 #define K_NONCE "nonce"
 #define K_APP "enclos/app"
 #define K_PUBKEY "pubkey-hash"
@@ -217,6 +219,11 @@ enclos_err enclos_claims_decode(const void *data, size_t size, enclos_claims *ou
   ENCLOS_ENSUREF(size > 0 && size <= ENCLOS_CLAIMS_MAX_SIZE, ENCLOS_E_LIMIT,
                  "claims of %zu bytes (limit %d)", size, ENCLOS_CLAIMS_MAX_SIZE);
   memset(out, 0, sizeof(*out));
+  {
+    enclos_err pre = attest__cbor_check(data, size);
+    ENCLOS_ENSUREF(pre == ENCLOS_OK, pre == ENCLOS_E_LIMIT ? ENCLOS_E_LIMIT : ENCLOS_E_MALFORMED, "claims: %s",
+                   "CBOR structure invalid (see docs/attestation.md §3)");
+  }
   struct cbor_load_result res;
   cbor_item_t *root = cbor_load(data, size, &res);
   ENCLOS_ENSUREF(root != NULL && res.error.code == CBOR_ERR_NONE, ENCLOS_E_MALFORMED,

@@ -18,6 +18,8 @@
 #include <enclos/attest.h>
 #include <enclos/mem.h>
 
+#include "attest_int.h"
+
 typedef struct leaf {
   char *name;
   uint8_t value_hash[32];
@@ -232,6 +234,7 @@ cleanup:
 
 enclos_err enclos_config_from_manifest(const void *data, size_t size, enclos_config_tree **out) {
   ENCLOS_ENSUREF(size > 0 && size <= ENCLOS_CONFIG_MAX_MANIFEST, ENCLOS_E_LIMIT, "manifest of %zu bytes", size);
+  ENCLOS_ENSUREF(attest__cbor_check(data, size) == ENCLOS_OK, ENCLOS_E_MALFORMED, "manifest: invalid CBOR structure");
   struct cbor_load_result res;
   cbor_item_t *a = cbor_load(data, size, &res);
   ENCLOS_ENSUREF(a != NULL && res.error.code == CBOR_ERR_NONE, ENCLOS_E_MALFORMED,

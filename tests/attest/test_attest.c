@@ -82,6 +82,9 @@ TEST(claims_decoder_rejects_non_canonical_and_unknown) {
   CHECK_ERR(enclos_claims_decode(g.data, g.len, &d), ENCLOS_E_MALFORMED);
   CHECK_ERR(enclos_claims_decode(g.data, 0, &d), ENCLOS_E_LIMIT);
   CHECK_ERR(enclos_claims_decode(g.data, ENCLOS_CLAIMS_MAX_SIZE + 1, &d), ENCLOS_E_LIMIT);
+  /* a head declaring 2^32-1 entries (found by fuzzing: libcbor allocated from it) */
+  CHECK_ERR(enclos_claims_decode("\xBA\xFF\xFF\xFF\xFF\x01", 6, &d), ENCLOS_E_MALFORMED);
+  CHECK_ERR(enclos_claims_decode("\xA1\x9B\x00\x00\x00\x01\x00\x00\x00\x00", 10, &d), ENCLOS_E_MALFORMED);
   enclos_buf_free(&b);
   enclos_buf_free(&u);
   enclos_buf_free(&w);
