@@ -68,8 +68,12 @@ static enclos_err add_doc(enclos_hw_collateral *c, const char *body, size_t body
   ENCLOS_TRY(enclos_hex_decode_to(d->sig, 64, sig_hex, 128));
   json_error_t jerr;
   d->json = json_loadb(body, body_size, JSON_REJECT_DUPLICATES, &jerr);
-  ENCLOS_ENSUREF(d->json != NULL && json_is_object(d->json), ENCLOS_E_MALFORMED,
-                 "%s body is not a JSON object: %s", is_tcb ? "TCB Info" : "QE Identity", jerr.text);
+  if (d->json != NULL && !json_is_object(d->json)) {
+    json_decref(d->json);
+    d->json = NULL;
+  }
+  ENCLOS_ENSUREF(d->json != NULL, ENCLOS_E_MALFORMED, "%s body is not a JSON object: %s",
+                 is_tcb ? "TCB Info" : "QE Identity", jerr.text);
   enclos_err e = enclos_buf_append(&d->body, body, body_size);
   if (e != ENCLOS_OK) {
     json_decref(d->json);
@@ -143,9 +147,9 @@ static enclos_err add_json(enclos_hw_collateral *c, const char *text, size_t siz
                            enclos_coll_kind *kind) {
   json_error_t jerr;
   json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &jerr);
-  ENCLOS_ENSUREF(root != NULL && json_is_object(root), ENCLOS_E_MALFORMED, "collateral JSON: %s",
-                 root == NULL ? jerr.text : "not an object");
   enclos_err rc = ENCLOS_OK;
+  ENCLOS_GUARD_ENSUREF(root != NULL && json_is_object(root), ENCLOS_E_MALFORMED, "collateral JSON: %s",
+                       root == NULL ? jerr.text : "not an object");
   const char *raw;
   size_t raw_n;
   json_t *sig = json_object_get(root, "signature");

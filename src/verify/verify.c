@@ -87,9 +87,9 @@ enclos_err enclos_hw_policy_load_json(const void *data, size_t size, enclos_hw_p
   ENCLOS_ENSUREF(data != NULL && p != NULL, ENCLOS_E_INVAL, "policy: NULL argument");
   json_error_t jerr;
   json_t *o = json_loadb(data, size, JSON_REJECT_DUPLICATES, &jerr);
-  ENCLOS_ENSUREF(o != NULL && json_is_object(o), ENCLOS_E_MALFORMED, "policy JSON: %s",
-                 o == NULL ? jerr.text : "not an object");
   enclos_err rc = ENCLOS_OK;
+  ENCLOS_GUARD_ENSUREF(o != NULL && json_is_object(o), ENCLOS_E_MALFORMED, "policy JSON: %s",
+                       o == NULL ? jerr.text : "not an object");
   json_t *acc = json_object_get(o, "accepted_tcb_status");
   if (acc != NULL) {
     ENCLOS_GUARD_ENSUREF(json_is_array(acc) && json_array_size(acc) <= ENCLOS_HW_POLICY_MAX_STATUSES,
