@@ -24,6 +24,7 @@ typedef struct cli_command {
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_attest(int argc, char **argv);
+int cli_cmd_ca(int argc, char **argv);
 int cli_cmd_verify(int, char **);
 
 /* Prints "enclos <cmd>: <msg>" to stderr and returns CLI_EXIT_USAGE. */

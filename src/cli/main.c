@@ -13,7 +13,7 @@ static const cli_command commands[] = {
      cli_cmd_run},
     {"attest", "connect to an RA-TLS server, verify its evidence and print its claims", cli_cmd_attest},
     {"verify", "verify hardware evidence offline against collateral", cli_cmd_verify},
-    {"ca", "operator PKI: init a root, sign an enclos intermediate CSR", NULL},
+    {"ca", "operator PKI: init a root, sign an enclos intermediate CSR", cli_cmd_ca},
     {"deploy", "deploy an app to a server after verifying its attestation", NULL},
     {"call", "call an app's export on a server after verifying its attestation", NULL},
     {"apps", "list the apps on a server after verifying its attestation", NULL},

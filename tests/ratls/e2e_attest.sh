@@ -31,5 +31,17 @@ check wrong_config_root 1 "configuration root $root differs" --policy "$dir/root
 check sim_refused_by_default 1 "does not set allow_sim"
 check json_output 0 '"ok":true' --policy "$dir/good.json" --json
 wait
+# enclos ca: init a root, sign the TEE's CSR after checking its evidence; refuse without allow_sim
+"$server" --state "$dir/sim" --config-root $root --csr "$dir/inter.csr" 2>/dev/null
+printf '{"allow_sim": true, "config_root": "%s"}' $root >"$dir/ca-good.json"
+printf '{"config_root": "%s"}' $root >"$dir/ca-nosim.json"
+cacheck() { name=$1 want=$2 pat=$3; shift 3
+  out=$("$enclos" ca "$@" 2>&1); st=$?
+  if [ $st -eq $want ] && echo "$out" | grep -q "$pat"; then pass=$((pass+1)); echo "ok   $name";
+  else fail=$((fail+1)); echo "FAIL $name (exit $st)"; echo "$out"; fi
+}
+cacheck ca_init 0 "operator root written" init "$dir/ca"
+cacheck ca_sign_refuses_sim 1 "does not set allow_sim" sign --ca "$dir/ca" --csr "$dir/inter.csr" --policy "$dir/ca-nosim.json" --out "$dir/inter.crt"
+cacheck ca_sign 0 "intermediate CA written" sign --ca "$dir/ca" --csr "$dir/inter.csr" --policy "$dir/ca-good.json" --out "$dir/inter.crt"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -61,7 +61,7 @@ static void serve(enclos_tee *tee, enclos_tls_conn *c, const enclos_x509 *leaf, 
 }
 
 int main(int argc, char **argv) {
-  const char *state = NULL, *app = NULL;
+  const char *state = NULL, *app = NULL, *csr_out = NULL;
   bool has_root = false, has_code = false;
   int conns = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -71,6 +71,7 @@ int main(int argc, char **argv) {
     else if (strcmp(k, "--app") == 0) app = v;
     else if (strcmp(k, "--code-hash") == 0) has_code = enclos_hex_decode_to(code, 32, v, strlen(v)) == ENCLOS_OK;
     else if (strcmp(k, "--conns") == 0) conns = atoi(v);
+    else if (strcmp(k, "--csr") == 0) csr_out = v;
     else {
       fprintf(stderr, "usage: ratls_test_server --state DIR [--config-root HEX] [--app NAME --code-hash HEX] [--conns N]\n");
       return 2;
@@ -80,6 +81,17 @@ int main(int argc, char **argv) {
   enclos_tee_config cfg = {.sim_state_dir = state};
   enclos_tee *tee;
   if (enclos_tee_open(ENCLOS_TEE_SIM, &cfg, &tee) != ENCLOS_OK) die("sim TEE");
+  if (csr_out) { /* the intermediate-CA request the runtime makes, for `enclos ca sign` tests */
+    enclos_pkey *ik;
+    enclos_buf csr = ENCLOS_BUF_INIT;
+    if (enclos_ratls_ca_request(tee, has_root ? root : NULL, &ik, &csr) != ENCLOS_OK) die("CA request");
+    FILE *f = fopen(csr_out, "wb");
+    if (!f || fwrite(csr.data, 1, csr.len, f) != csr.len || fclose(f) != 0) die("writing the CSR");
+    enclos_pkey_free(ik);
+    enclos_buf_free(&csr);
+    enclos_tee_free(tee);
+    return 0;
+  }
   enclos_ratls_leaf_opts o = {.cn = "localhost", .config_root = has_root ? root : NULL};
   if (app && has_code) {
     o.app_name = app;
