@@ -120,7 +120,8 @@ static enclos_err verify_dice(const uint8_t *v, size_t n, const uint8_t *spki, s
 
 /* Gramine legacy: the extension is a raw SGX quote whose report data is
  * SHA-256(SubjectPublicKeyInfo DER) ‖ 32 zero bytes (Gramine ra_tls_attest.c). */
-static enclos_err verify_legacy_quote(enclos_evidence_format fmt, const uint8_t *q, size_t n, const uint8_t *spki,
+static enclos_err verify_legacy_quote(enclos_evidence_format fmt, size_t bind, const uint8_t *q, size_t n,
+                                      const uint8_t *spki,
                                       size_t spki_size, const enclos_verify_opts *opts, int64_t now,
                                       enclos_verify_result *out) {
   out->format = fmt;
@@ -129,11 +130,11 @@ static enclos_err verify_legacy_quote(enclos_evidence_format fmt, const uint8_t 
                  "%s: not an SGX quote of sufficient size", enclos_evidence_format_name(fmt));
   uint8_t want[64] = {0};
   ENCLOS_TRY(enclos_hash(ENCLOS_SHA256, spki, spki_size, want));
-  ENCLOS_ENSUREF(memcmp(q + RATLS__SGX_RD_OFF, want, 64) == 0, ENCLOS_E_VERIFY,
+  ENCLOS_ENSUREF(memcmp(q + RATLS__SGX_RD_OFF, want, bind) == 0, ENCLOS_E_VERIFY,
                  "evidence binds another key: quote report data is not SHA-256 of the certificate's key");
   enclos_hw_result hw;
   ENCLOS_TRY(verify_raw(ENCLOS_TEE_SGX, q, n, NULL, 0, opts, now, &hw));
-  ENCLOS_ENSUREF(memcmp(hw.report_data, want, 64) == 0, ENCLOS_E_VERIFY, "verified report data differs");
+  ENCLOS_ENSUREF(memcmp(hw.report_data, want, bind) == 0, ENCLOS_E_VERIFY, "verified report data differs");
   out->rd_alg = ENCLOS_SHA256;
   memcpy(out->measurement, hw.measurement, sizeof(hw.measurement));
   out->measurement_size = hw.measurement_size;
@@ -142,10 +143,10 @@ static enclos_err verify_legacy_quote(enclos_evidence_format fmt, const uint8_t 
 }
 
 /* Open Enclave: oe_report_header_t {u32 version = 1; u32 report_type = 2 (remote);
- * u64 report_size} followed by the SGX quote (OE include/openenclave/bits/report.h). The newer
- * .2 OID carries evidence with the same header when produced by the SGX ECDSA attester; both are
- * bound by report data = SHA-256(SPKI DER) as above. See docs/attestation.md §7 for what was not
- * checked against OE itself. */
+ * u64 report_size} followed by the SGX quote (OE include/openenclave/bits/report.h). Binding: the
+ * first 32 bytes of report data = SHA-256(SPKI DER); OE leaves the rest to the producer, so only
+ * those are compared (as third-party OE verifiers do). The .2 OID is read the same way; see
+ * docs/attestation.md §7 for what was not checked against OE itself. */
 static enclos_err verify_oe(const uint8_t *v, size_t n, const uint8_t *spki, size_t spki_size,
                             const enclos_verify_opts *opts, int64_t now, enclos_verify_result *out) {
   enclos_reader r;
@@ -160,7 +161,7 @@ static enclos_err verify_oe(const uint8_t *v, size_t n, const uint8_t *spki, siz
   ENCLOS_ENSUREF(size == enclos_rd_remaining(&r), ENCLOS_E_MALFORMED,
                  "Open Enclave report size %llu but %zu bytes follow", (unsigned long long)size,
                  enclos_rd_remaining(&r));
-  return verify_legacy_quote(ENCLOS_FMT_OPEN_ENCLAVE, r.cur, (size_t)size, spki, spki_size, opts, now, out);
+  return verify_legacy_quote(ENCLOS_FMT_OPEN_ENCLAVE, 32, r.cur, (size_t)size, spki, spki_size, opts, now, out);
 }
 
 enclos_err enclos_verify_evidence(const char *oid, const uint8_t *value, size_t size, const uint8_t *spki,
@@ -172,7 +173,7 @@ enclos_err enclos_verify_evidence(const char *oid, const uint8_t *value, size_t 
   int64_t now = opts->now ? opts->now : enclos_time_now();
   if (strcmp(oid, ENCLOS_RATLS_OID_EVIDENCE) == 0) return verify_dice(value, size, spki, spki_size, opts, now, out);
   if (strcmp(oid, ENCLOS_RATLS_OID_GRAMINE_LEGACY) == 0)
-    return verify_legacy_quote(ENCLOS_FMT_GRAMINE_LEGACY, value, size, spki, spki_size, opts, now, out);
+    return verify_legacy_quote(ENCLOS_FMT_GRAMINE_LEGACY, 64, value, size, spki, spki_size, opts, now, out);
   if (strcmp(oid, ENCLOS_RATLS_OID_OE_REPORT) == 0 || strcmp(oid, ENCLOS_RATLS_OID_OE_EVIDENCE) == 0)
     return verify_oe(value, size, spki, spki_size, opts, now, out);
   ENCLOS_FAILF(ENCLOS_E_UNSUPPORTED, "no verifier for evidence OID %s", oid);
