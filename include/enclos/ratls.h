@@ -86,6 +86,12 @@ ENCLOS_MUST_USE enclos_err enclos_ratls_mint_leaf(enclos_tee *tee, const enclos_
                                                   const enclos_pkey *issuer_key, enclos_pkey **key,
                                                   enclos_x509 **cert);
 
+/**
+ * True when \p leaf should be re-minted at time \p now: less than a third of its lifetime is left
+ * (8 h of the default 24 h), or its validity cannot be read.
+ */
+bool enclos_ratls_leaf_due(const enclos_x509 *leaf, int64_t now);
+
 /** The intermediate CA's key generated in the TEE and its CSR (DER) carrying evidence. */
 ENCLOS_MUST_USE enclos_err enclos_ratls_ca_request(enclos_tee *tee, const uint8_t *config_root,
                                                    enclos_pkey **key, enclos_buf *csr_der);

@@ -68,6 +68,12 @@ cleanup:
   return rc;
 }
 
+bool enclos_ratls_leaf_due(const enclos_x509 *leaf, int64_t now) {
+  int64_t nb, na;
+  if (!leaf || enclos_x509_validity(leaf, &nb, &na) != ENCLOS_OK || na <= nb) return true;
+  return now >= na - (na - nb) / 3;
+}
+
 /* 2. CA request ---------------------------------------------------------------------- */
 
 enclos_err enclos_ratls_ca_request(enclos_tee *tee, const uint8_t *config_root, enclos_pkey **key_out,

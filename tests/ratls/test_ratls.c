@@ -63,6 +63,14 @@ TEST(sim_leaf_verifies_with_allow_sim) {
   int64_t nb, na;
   CHECK_OK(enclos_x509_validity(c, &nb, &na));
   CHECK(na - nb == ENCLOS_RATLS_DEFAULT_LIFETIME + 60);
+  CHECK(!enclos_ratls_leaf_due(c, nb + 3600));
+  CHECK(enclos_ratls_leaf_due(c, na - 8 * 3600));
+  CHECK(enclos_ratls_leaf_due(NULL, nb));
+  /* lifetime bounds */
+  enclos_ratls_leaf_opts too_long = {.lifetime_s = 8 * 86400};
+  enclos_pkey *k2;
+  enclos_x509 *c2;
+  CHECK_ERR(enclos_ratls_mint_leaf(t, &too_long, NULL, NULL, &k2, &c2), ENCLOS_E_RANGE);
   /* the measurement policy */
   char m[97], json[300];
   enclos_hex_encode_to(m, r.measurement, 48);
