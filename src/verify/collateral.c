@@ -206,12 +206,16 @@ enclos_err enclos_hw_collateral_add(enclos_hw_collateral *c, const void *data, s
   while (i < size && isspace(p[i])) i++;
   if (i == size) return ENCLOS_OK;
   if (p[i] == '{') return add_json(c, (const char *)data, size, kind);
-  if (memmem(p, size, "-----BEGIN X509 CRL-----", 24) != NULL) {
+  /* PEM only in text files: a binary quote embeds its PCK chain as PEM but is not collateral. */
+  bool text = true;
+  for (size_t j = 0; j < size && text; j++)
+    text = p[j] == '\n' || p[j] == '\r' || p[j] == '\t' || (p[j] >= 0x20 && p[j] < 0x7f);
+  if (text && memmem(p, size, "-----BEGIN X509 CRL-----", 24) != NULL) {
     ENCLOS_TRY(add_crl(c, p, size));
     *kind = ENCLOS_COLL_CRL;
     return ENCLOS_OK;
   }
-  if (memmem(p, size, "-----BEGIN CERTIFICATE-----", 27) != NULL) {
+  if (text && memmem(p, size, "-----BEGIN CERTIFICATE-----", 27) != NULL) {
     ENCLOS_TRY(add_certs(c, p, size));
     *kind = ENCLOS_COLL_CERTS;
     return ENCLOS_OK;

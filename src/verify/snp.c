@@ -37,8 +37,9 @@ static const ark_pin ark_pins[] = {
 
 static bool cn_is(const enclos_x509 *x, const char *want) {
   enclos_buf cn = ENCLOS_BUF_INIT;
-  bool ok = enclos_x509_subject_attr(x, "CN", &cn) == ENCLOS_OK && cn.len >= strlen(want) &&
-            strncmp((const char *)cn.data, want, cn.len) == 0 && strlen(want) == strnlen((const char *)cn.data, cn.len);
+  size_t wl = strlen(want);
+  bool ok = enclos_x509_subject_attr(x, "CN", &cn) == ENCLOS_OK && cn.len >= wl &&
+            memcmp(cn.data, want, wl) == 0 && (cn.len == wl || cn.data[wl] == 0);
   enclos_buf_free(&cn);
   enclos_err_clear();
   return ok;

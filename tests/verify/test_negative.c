@@ -442,3 +442,112 @@ TEST(amd_extensions_vcek_vlek_turin) {
   CHECK_EQ_INT(a.hwid_size, 64);
   CHECK_EQ_INT(b.hwid_size, 64);
 }
+
+/* ---- TDX tampering and policy JSON ---- */
+
+TEST(tdx_tampered_quote_and_policy_rules) {
+  enclos_buf q = vh_evidence(ATT("tdx/phala-dcap-qvl/tdx_quote"));
+  enclos_buf c = vh_read(ATT("tdx/phala-dcap-qvl/tdx_quote_collateral.json"));
+  enclos_hw_result r;
+  CHECK_OK(verify_with(&q, &c, SGX_AT, &r));
+  CHECK_EQ_INT(r.tcb_status, ENCLOS_TCB_UP_TO_DATE);
+  struct { size_t off; const char *check; } cases[] = {
+      {184, "quote_signature"},      /* MRTD */
+      {568, "quote_signature"},      /* REPORTDATA */
+      {5000, NULL},                  /* trailing padding: ignored */
+      {770, "qe_report_signature"},  /* QE report */
+      {1154, "qe_report_signature"}, /* QE report signature */
+      {1220, "qe_report_binding"},   /* QE auth data */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    q.data[cases[i].off] ^= 0x40;
+    enclos_err rc = verify_with(&q, &c, SGX_AT, &r);
+    if (cases[i].check == NULL)
+      CHECK_MSG(rc == ENCLOS_OK, "offset %zu: %s", cases[i].off, r.reason);
+    else
+      CHECK_MSG(rc != ENCLOS_OK && strcmp(r.failed_check, cases[i].check) == 0, "offset %zu: failed %s",
+                cases[i].off, r.failed_check ? r.failed_check : "-");
+    q.data[cases[i].off] ^= 0x40;
+  }
+  /* Expected measurements through the JSON policy. */
+  enclos_hw_collateral *coll = NULL;
+  CHECK_OK(enclos_hw_collateral_new(&coll));
+  CHECK_OK(enclos_hw_collateral_add(coll, c.data, c.len, NULL));
+  char pj[400];
+  char mrtd[97];
+  enclos_hex_encode_to(mrtd, q.data + 184, 48);
+  snprintf(pj, sizeof pj, "{\"accepted_tcb_status\":[\"UpToDate\"],\"mrtd\":\"%s\"}", mrtd);
+  enclos_hw_policy p;
+  enclos_hw_policy_default(&p);
+  CHECK_OK(enclos_hw_policy_load_json(pj, strlen(pj), &p));
+  CHECK(p.has_mrtd);
+  CHECK_OK(enclos_hw_verify(q.data, q.len, coll, vh_time(SGX_AT), &p, &r));
+  p.mrtd[0] ^= 1;
+  CHECK_ERR(enclos_hw_verify(q.data, q.len, coll, vh_time(SGX_AT), &p, &r), ENCLOS_E_POLICY);
+  CHECK_CONTAINS(r.reason, "MRTD");
+  enclos_hw_policy_default(&p);
+  p.require_sept_ve_disable = true;
+  enclos_err rc = enclos_hw_verify(q.data, q.len, coll, vh_time(SGX_AT), &p, &r);
+  CHECK(rc == ENCLOS_OK || (rc == ENCLOS_E_POLICY && strstr(r.reason, "SEPT_VE_DISABLE") != NULL));
+  enclos_hw_collateral_free(coll);
+  enclos_buf_free(&q);
+  enclos_buf_free(&c);
+}
+
+TEST(policy_json_loader_rejects_bad_input) {
+  enclos_hw_policy p;
+  enclos_hw_policy_default(&p);
+  CHECK_EQ_INT(p.accepted_count, 1);
+  CHECK_EQ_INT(p.accepted[0], ENCLOS_TCB_UP_TO_DATE);
+  CHECK(!p.allow_debug);
+  const char *ok = "{\"accepted_tcb_status\":[\"UpToDate\",\"SWHardeningNeeded\"],\"allow_debug\":true,"
+                   "\"grace_period_seconds\":3600,\"relax_crl_freshness\":true,\"isvprodid\":7}";
+  CHECK_OK(enclos_hw_policy_load_json(ok, strlen(ok), &p));
+  CHECK_EQ_INT(p.accepted_count, 2);
+  CHECK_EQ_INT(p.accepted[1], ENCLOS_TCB_SW_HARDENING_NEEDED);
+  CHECK(p.allow_debug && p.relax_crl_freshness && p.has_isvprodid && p.isvprodid == 7);
+  CHECK_EQ_U64((uint64_t)p.grace_seconds, 3600);
+  const char *bad[] = {"[]", "{", "{\"accepted_tcb_status\":[\"uptodate\"]}", "{\"allow_debug\":1}",
+                       "{\"mrtd\":\"00\"}", "{\"grace_period_seconds\":-1}", "{\"a\":1,\"a\":2}",
+                       ("{\"accepted_tcb_status\":[\"UpToDate\",\"UpToDate\",\"UpToDate\",\"UpToDate\","
+                        "\"UpToDate\",\"UpToDate\",\"UpToDate\",\"UpToDate\",\"UpToDate\"]}")};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    enclos_hw_policy_default(&p);
+    CHECK_MSG(enclos_hw_policy_load_json(bad[i], strlen(bad[i]), &p) != ENCLOS_OK, "accepted %s", bad[i]);
+  }
+  enclos_tcb_status st;
+  for (int i = 1; i <= 7; i++) {
+    CHECK_OK(enclos_tcb_status_parse(enclos_tcb_status_name((enclos_tcb_status)i), &st));
+    CHECK_EQ_INT(st, i);
+  }
+  CHECK_ERR(enclos_tcb_status_parse("Unknown", &st), ENCLOS_E_INVALID);
+}
+
+TEST(collateral_classifier_by_content) {
+  enclos_hw_collateral *c = NULL;
+  CHECK_OK(enclos_hw_collateral_new(&c));
+  struct { const char *path; enclos_coll_kind kind; } cases[] = {
+      {ATT("sgx/mobilecoin-attestation/fmspc_00906ED50000_2023_07_12.json"), ENCLOS_COLL_TCB_INFO},
+      {ATT("sgx/mobilecoin-attestation/qe_identity.json"), ENCLOS_COLL_QE_IDENTITY},
+      {ATT("sgx/mobilecoin-attestation/processor_crl.der"), ENCLOS_COLL_CRL},
+      {ATT("sgx/mobilecoin-attestation/processor_crl.pem"), ENCLOS_COLL_CRL},
+      {ATT("sgx/mobilecoin-attestation/root_ca.pem"), ENCLOS_COLL_CERTS},
+      {ATT("sgx/phala-dcap-qvl/TrustedRootCA.der"), ENCLOS_COLL_CERTS},
+      {ATT("sgx/phala-dcap-qvl/sgx_quote_collateral.json"), ENCLOS_COLL_BUNDLE},
+      {ATT("tdx/google-go-tdx-guest/pckcrl"), ENCLOS_COLL_CRL},
+      {ATT("sgx/phala-dcap-qvl/sgx_quote"), ENCLOS_COLL_NONE},
+      {ATT("snp/virtee-sev/report_milan.hex"), ENCLOS_COLL_NONE},
+      {ATT("snp/virtee-sev/README.md"), ENCLOS_COLL_NONE},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    enclos_buf b = vh_read(cases[i].path);
+    enclos_coll_kind k;
+    CHECK_OK(enclos_hw_collateral_add(c, b.data, b.len, &k));
+    CHECK_MSG(k == cases[i].kind, "%s: kind %d, want %d", cases[i].path, k, cases[i].kind);
+    enclos_buf_free(&b);
+  }
+  /* Signed JSON with a broken signature field is refused outright. */
+  const char *j = "{\"tcbInfo\":{\"id\":\"SGX\"},\"signature\":\"00\"}";
+  CHECK_ERR(enclos_hw_collateral_add(c, j, strlen(j), NULL), ENCLOS_E_MALFORMED);
+  enclos_hw_collateral_free(c);
+}
