@@ -100,6 +100,17 @@ static enclos_err check_p256(const enclos_x509 *x, const char *what) {
   return ENCLOS_OK;
 }
 
+static enclos_err check_cn(const enclos_x509 *x, const char *a, const char *b, const char *what) {
+  enclos_buf cn = ENCLOS_BUF_INIT;
+  enclos_err rc = enclos_x509_subject_attr(x, "CN", &cn);
+  const char *t = (const char *)cn.data;
+  bool ok = rc == ENCLOS_OK && ((cn.len >= strlen(a) && strncmp(t, a, cn.len) == 0) ||
+                                (b != NULL && cn.len >= strlen(b) && strncmp(t, b, cn.len) == 0));
+  enclos_buf_free(&cn);
+  ENCLOS_ENSUREF(ok, ENCLOS_E_VERIFY, "%s has an unexpected subject CN", what);
+  return ENCLOS_OK;
+}
+
 static enclos_err check_pck_chain(ictx *s) {
   ENCLOS_TRY(enclos_x509_list_parse(s->q->pck_chain_pem, s->q->pck_chain_pem_size, &s->chain,
                                     &s->n_chain));
@@ -113,6 +124,8 @@ static enclos_err check_pck_chain(ictx *s) {
   ENCLOS_TRY(enclos_x509_check_signature(leaf, ca));
   ENCLOS_ENSUREF(enclos_x509_is_ca(root) && enclos_x509_is_ca(ca) && !enclos_x509_is_ca(leaf),
                  ENCLOS_E_VERIFY, "PCK chain basic constraints are wrong");
+  ENCLOS_TRY(check_cn(leaf, "Intel SGX PCK Certificate", NULL, "PCK certificate"));
+  ENCLOS_TRY(check_cn(ca, "Intel SGX PCK Processor CA", "Intel SGX PCK Platform CA", "PCK CA"));
   ENCLOS_TRY(check_p256(leaf, "PCK"));
   ENCLOS_TRY(check_p256(ca, "PCK CA"));
   ENCLOS_TRY(cert_valid_at(root, s->at, "Intel root", s));
