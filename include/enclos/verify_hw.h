@@ -205,6 +205,21 @@ ENCLOS_MUST_USE enclos_err enclos_hw_collateral_add(enclos_hw_collateral *c, con
 /** Adds every regular file of \p dir (by content; unrecognised files are skipped). */
 ENCLOS_MUST_USE enclos_err enclos_hw_collateral_add_dir(enclos_hw_collateral *c, const char *dir);
 
+/** Online collateral sources (NULL URLs: the public Intel PCS / AMD KDS endpoints). */
+typedef struct enclos_hw_fetch_opts {
+  const char *intel_pcs_url;      /* "https://api.trustedservices.intel.com" */
+  const char *intel_root_crl_url; /* ".../IntelSGXRootCA.der" */
+  const char *amd_kds_url;        /* "https://kdsintf.amd.com" */
+  const char *amd_product;        /* product for v2 SNP reports (no CPUID fields): "Milan", ... */
+  const char *cache_dir;          /* NULL: no cache */
+  int64_t now;                    /* cached items are reused while fresh at this time */
+  long timeout_seconds;           /* per request; 0: 20 s */
+} enclos_hw_fetch_opts;
+
+/** Fetches the collateral for \p evidence (Intel PCS v4 or AMD KDS) into \p c, using the cache. */
+ENCLOS_MUST_USE enclos_err enclos_hw_collateral_fetch(enclos_hw_collateral *c, const void *evidence,
+                                                      size_t size, const enclos_hw_fetch_opts *o);
+
 /* ---- Policy ---- */
 
 /** Largest number of expected values the policy holds for one field. */
