@@ -17,6 +17,12 @@ typedef struct srv {
   pid_t pid;
 } srv;
 
+/* A failing CHECK exits the test process: the server must not outlive it. */
+static pid_t live_server;
+static void kill_live_server(void) {
+  if (live_server > 0) kill(live_server, SIGTERM);
+}
+
 static bool srv_start(srv *s) {
   snprintf(s->dir, sizeof s->dir, "/tmp/enclos_fetch_XXXXXX");
   CHECK(mkdtemp(s->dir) != NULL);
@@ -64,6 +70,9 @@ static bool srv_start(srv *s) {
     fclose(pf);
   }
   s->pid = (pid_t)pid;
+  static bool registered;
+  if (!registered) registered = atexit(kill_live_server) == 0;
+  live_server = s->pid;
   CHECK(s->port > 0 && s->pid > 0);
   return s->port > 0 && s->pid > 0;
 }
@@ -71,6 +80,7 @@ static bool srv_start(srv *s) {
 static void srv_stop(srv *s) {
   if (s->pid > 0) kill(s->pid, SIGTERM);
   s->pid = 0;
+  live_server = 0;
   usleep(100000);
 }
 
