@@ -18,8 +18,8 @@
 #define VERIFY_CLI_MAX_DIRS 8
 
 static int verify_usage(void) {
-  fprintf(stderr, "usage: enclos verify EVIDENCE [--collateral DIR]... [--at TIME] "
-                  "[--policy FILE.json] [--json]\n");
+  fprintf(stderr, "usage: enclos verify EVIDENCE [--collateral DIR]... [--fetch [--cache DIR] "
+                  "[--product Milan|Genoa|Turin]] [--at TIME] [--policy FILE.json] [--json]\n");
   return CLI_EXIT_USAGE;
 }
 
@@ -174,7 +174,8 @@ int cli_cmd_verify(int argc, char **argv) {
   const char *evidence = NULL, *at_s = NULL, *policy_path = NULL;
   const char *dirs[VERIFY_CLI_MAX_DIRS];
   size_t n_dirs = 0;
-  bool as_json = false;
+  bool as_json = false, fetch = false;
+  const char *cache = NULL, *product = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--collateral") == 0 && i + 1 < argc) {
@@ -187,8 +188,11 @@ int cli_cmd_verify(int argc, char **argv) {
     } else if (strcmp(a, "--json") == 0) {
       as_json = true;
     } else if (strcmp(a, "--fetch") == 0) {
-      fprintf(stderr, "enclos verify: --fetch (online Intel PCS / AMD KDS) is not implemented yet\n");
-      return CLI_EXIT_NOT_YET;
+      fetch = true;
+    } else if (strcmp(a, "--cache") == 0 && i + 1 < argc) {
+      cache = argv[++i];
+    } else if (strcmp(a, "--product") == 0 && i + 1 < argc) {
+      product = argv[++i];
     } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       return verify_usage();
     } else if (a[0] == '-' || evidence != NULL) {
@@ -224,6 +228,13 @@ int cli_cmd_verify(int argc, char **argv) {
   for (size_t i = 0; i < n_dirs; i++) {
     if (enclos_hw_collateral_add_dir(coll, dirs[i]) != ENCLOS_OK) {
       fprintf(stderr, "enclos verify: collateral %s: %s\n", dirs[i], enclos_err_detail());
+      goto out;
+    }
+  }
+  if (fetch) {
+    enclos_hw_fetch_opts fo = {.cache_dir = cache, .amd_product = product, .now = at};
+    if (enclos_hw_collateral_fetch(coll, ev.data, ev.len, &fo) != ENCLOS_OK) {
+      fprintf(stderr, "enclos verify: fetching collateral: %s\n", enclos_err_detail());
       goto out;
     }
   }
