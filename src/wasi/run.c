@@ -26,6 +26,7 @@ enclos_err enclos_wasi_run(enclos_wasi *w, const void *wasm, size_t size,
     enclos_wasm_limits_default(&def);
     limits = &def;
   }
+  wasi__reset_exit(w); /* a context may serve several runs */
   ENCLOS_GUARD(enclos_wasm_module_load(wasm, size, &m));
   ENCLOS_GUARD(enclos_wasm_store_new(limits, &s));
   ENCLOS_GUARD(enclos_wasm_imports_new(&imp));

@@ -363,6 +363,11 @@ enclos_err enclos_wasi_preopen_host(enclos_wasi *w, const char *host_path,
   return rc;
 }
 
+void wasi__reset_exit(enclos_wasi *w) {
+  w->exited = false;
+  w->exit_code = 0;
+}
+
 bool enclos_wasi_exited(const enclos_wasi *w, uint32_t *code) {
   if (!w || !w->exited) return false;
   if (code) *code = w->exit_code;

@@ -38,6 +38,9 @@ uint16_t wasi__load_iovs(uint8_t *mem, size_t mem_size, uint32_t iovs, uint32_t 
 uint16_t wasi__load_path(const uint8_t *mem, size_t mem_size, uint32_t ptr, uint32_t len,
                          char *out);
 
+/* Forgets a previous proc_exit (before a new run in the same context). */
+void wasi__reset_exit(enclos_wasi *w);
+
 /* Opens a host directory as a preopen root handle for enclos_wasi_host_fs_ops(). */
 void *wasi__host_open_root(const char *host_path, uint16_t *err);
 
