@@ -624,6 +624,30 @@ static enclos_err load(enclos_wasm_module *m) {
   DENSURE(&d, enclos_rd_u32le(&d.r, &version) == ENCLOS_OK, ENCLOS_E_MALFORMED,
           "unexpected end (unknown binary version)");
   DENSURE(&d, version == 1, ENCLOS_E_MALFORMED, "unknown binary version 0x%08x", version);
+  /* Pass 1: section framing only (ids, sizes, order), so that a malformed layout is reported
+   * as such even when an earlier section would also fail validation (decoding precedes
+   * validation in the spec, §5). */
+  {
+    wdec scan = d;
+    uint8_t prev = 0;
+    while (!enclos_rd_eof(&scan.r)) {
+      uint8_t id;
+      uint32_t size;
+      scan.sec = "module";
+      ENCLOS_TRY(rd_u8(&scan, &id));
+      DENSURE(&scan, id <= 12, ENCLOS_E_MALFORMED, "malformed section id %u", id);
+      scan.sec = sec_names[id];
+      ENCLOS_TRY(rd_u32(&scan, &size));
+      DENSURE(&scan, size <= enclos_rd_remaining(&scan.r), ENCLOS_E_MALFORMED,
+              "unexpected end (section size %u larger than the rest of the module)", size);
+      if (id != 0) {
+        DENSURE(&scan, sec_rank[id] > prev, ENCLOS_E_MALFORMED,
+                "unexpected content after last section (section out of order or duplicated)");
+        prev = sec_rank[id];
+      }
+      ENCLOS_TRY(enclos_rd_skip(&scan.r, size));
+    }
+  }
   uint8_t last = 0;
   bool saw_func = false, saw_code = false, saw_data = false;
   enclos_wasm_functype none = {0};
