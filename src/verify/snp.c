@@ -136,6 +136,17 @@ typedef struct sctx {
   const enclos_x509 *leaf, *ica, *ark;
 } sctx;
 
+/* hwID of a VCEK equals CHIP_ID (first 8 bytes on Turin): picks the right VCEK among several
+ * without a signature check (check_report_sig verifies the report once). */
+static bool hwid_matches(const enclos_x509 *x, const enclos_snp_report *rep) {
+  enclos_amd_cert_ext e;
+  if (enclos_amd_cert_ext_parse(x, &e) != ENCLOS_OK) {
+    enclos_err_clear();
+    return false;
+  }
+  return e.hwid_size > 0 && memcmp(e.hwid, rep->chip_id, e.hwid_size) == 0;
+}
+
 static enclos_err find_leaf(sctx *s) {
   const char *want = s->r->snp_vlek ? "SEV-VLEK" : "SEV-VCEK";
   const enclos_snp_report *rep = &s->r->snp;
@@ -146,8 +157,13 @@ static enclos_err find_leaf(sctx *s) {
     const enclos_x509 *x = s->c->certs[i];
     if (!cn_is(x, want)) continue;
     any = x;
-    if (candidates == 1) break; /* the report signature is checked once, by check_report_sig */
-    /* Prefer the one whose key verifies the report (several VCEKs may be in a folder). */
+    if (candidates == 1) break;
+    if (!s->r->snp_vlek && hwid_matches(x, rep)) {
+      s->leaf = x;
+      return ENCLOS_OK;
+    }
+    if (!s->r->snp_vlek) continue;
+    /* VLEKs carry no hwID: the one whose key verifies the report. */
     enclos_pkey *k = NULL;
     if (enclos_x509_pubkey(x, &k) != ENCLOS_OK) continue;
     uint8_t sig[96];
