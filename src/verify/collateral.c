@@ -4,24 +4,108 @@
  * signature covers them (Intel PCS API v4, "TCB Info" and "Enclave Identity" sections). */
 #include <ctype.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <enclos/crypto.h>
 #include <enclos/encoding.h>
 #include <enclos/mem.h>
 
 #include "verify_int.h"
 
+struct verify_memo {
+  pthread_mutex_t mu;
+  uint8_t keys[VERIFY_MEMO_SLOTS][32];
+  size_t n, next;
+};
+
 enclos_err enclos_hw_collateral_new(enclos_hw_collateral **out) {
   ENCLOS_ENSUREF(out != NULL, ENCLOS_E_INVAL, "collateral: NULL argument");
   *out = enclos_calloc(1, sizeof **out);
   ENCLOS_ENSUREF(*out != NULL, ENCLOS_E_NOMEM, "collateral");
+  (*out)->memo = enclos_calloc(1, sizeof *(*out)->memo);
+  if ((*out)->memo == NULL || pthread_mutex_init(&(*out)->memo->mu, NULL) != 0) {
+    enclos_free((*out)->memo);
+    enclos_free(*out);
+    *out = NULL;
+    ENCLOS_FAILF(ENCLOS_E_NOMEM, "collateral memo");
+  }
+  return ENCLOS_OK;
+}
+
+static bool memo_has(verify_memo *m, const uint8_t key[32]) {
+  bool found = false;
+  pthread_mutex_lock(&m->mu);
+  for (size_t i = 0; i < m->n && !found; i++) found = memcmp(m->keys[i], key, 32) == 0;
+  pthread_mutex_unlock(&m->mu);
+  return found;
+}
+
+static void memo_put(verify_memo *m, const uint8_t key[32]) {
+  pthread_mutex_lock(&m->mu);
+  memcpy(m->keys[m->next], key, 32);
+  m->next = (m->next + 1) % VERIFY_MEMO_SLOTS;
+  if (m->n < VERIFY_MEMO_SLOTS) m->n++;
+  pthread_mutex_unlock(&m->mu);
+}
+
+static enclos_err memo_key(const char *tag, const void *a, size_t an, const void *b, size_t bn,
+                           const void *d, size_t dn, uint8_t key[32]) {
+  enclos_hash_ctx *h = NULL;
+  ENCLOS_TRY(enclos_hash_new(ENCLOS_SHA256, &h));
+  uint8_t lens[24];
+  for (int i = 0; i < 8; i++) {
+    lens[i] = (uint8_t)((uint64_t)an >> (8 * i));
+    lens[8 + i] = (uint8_t)((uint64_t)bn >> (8 * i));
+    lens[16 + i] = (uint8_t)((uint64_t)dn >> (8 * i));
+  }
+  enclos_err rc = enclos_hash_update(h, tag, strlen(tag) + 1);
+  if (rc == ENCLOS_OK) rc = enclos_hash_update(h, lens, sizeof lens);
+  if (rc == ENCLOS_OK) rc = enclos_hash_update(h, a, an);
+  if (rc == ENCLOS_OK) rc = enclos_hash_update(h, b, bn);
+  if (rc == ENCLOS_OK && dn > 0) rc = enclos_hash_update(h, d, dn);
+  if (rc == ENCLOS_OK) rc = enclos_hash_final(h, key);
+  enclos_hash_free(h);
+  return rc;
+}
+
+enclos_err verify__cert_sig(const enclos_hw_collateral *c, const enclos_x509 *cert,
+                            const enclos_x509 *issuer) {
+  const uint8_t *a, *b;
+  size_t an, bn;
+  uint8_t key[32];
+  enclos_x509_der(cert, &a, &an);
+  enclos_x509_der(issuer, &b, &bn);
+  ENCLOS_TRY(memo_key("cert", a, an, b, bn, NULL, 0, key));
+  if (memo_has(c->memo, key)) return ENCLOS_OK;
+  ENCLOS_TRY(enclos_x509_check_signature(cert, issuer));
+  memo_put(c->memo, key);
+  return ENCLOS_OK;
+}
+
+enclos_err verify__doc_sig(const enclos_hw_collateral *c, const enclos_x509 *signer, const void *msg,
+                           size_t size, const uint8_t sig[64]) {
+  const uint8_t *a;
+  size_t an;
+  uint8_t key[32];
+  enclos_x509_der(signer, &a, &an);
+  ENCLOS_TRY(memo_key("doc", a, an, sig, 64, msg, size, key));
+  if (memo_has(c->memo, key)) return ENCLOS_OK;
+  enclos_pkey *k = NULL;
+  ENCLOS_TRY(enclos_x509_pubkey(signer, &k));
+  enclos_err rc = enclos_pkey_verify(k, ENCLOS_SHA256, msg, size, sig, 64, ENCLOS_SIG_RAW);
+  enclos_pkey_free(k);
+  ENCLOS_TRY(rc);
+  memo_put(c->memo, key);
   return ENCLOS_OK;
 }
 
 void enclos_hw_collateral_free(enclos_hw_collateral *c) {
   if (c == NULL) return;
+  if (c->memo != NULL) pthread_mutex_destroy(&c->memo->mu);
+  enclos_free(c->memo);
   for (size_t i = 0; i < c->n_certs; i++) enclos_x509_free(c->certs[i]);
   for (size_t i = 0; i < c->n_crls; i++) enclos_x509_crl_free(c->crls[i]);
   for (size_t i = 0; i < c->n_docs; i++) {

@@ -119,9 +119,9 @@ static enclos_err check_pck_chain(ictx *s) {
   enclos_x509 *leaf = s->chain[0], *ca = s->chain[1], *root = s->chain[2];
   ENCLOS_ENSUREF(is_pinned_root(root), ENCLOS_E_VERIFY,
                  "PCK chain root is not the pinned Intel SGX Root CA");
-  ENCLOS_TRY(enclos_x509_check_signature(root, root));
-  ENCLOS_TRY(enclos_x509_check_signature(ca, root));
-  ENCLOS_TRY(enclos_x509_check_signature(leaf, ca));
+  ENCLOS_TRY(verify__cert_sig(s->c, root, root));
+  ENCLOS_TRY(verify__cert_sig(s->c, ca, root));
+  ENCLOS_TRY(verify__cert_sig(s->c, leaf, ca));
   ENCLOS_ENSUREF(enclos_x509_is_ca(root) && enclos_x509_is_ca(ca) && !enclos_x509_is_ca(leaf),
                  ENCLOS_E_VERIFY, "PCK chain basic constraints are wrong");
   ENCLOS_TRY(check_cn(leaf, "Intel SGX PCK Certificate", NULL, "PCK certificate"));
@@ -224,7 +224,7 @@ static enclos_err check_doc_signature(ictx *s, const verify_doc *d) {
   for (size_t i = 0; i < s->c->n_certs; i++) {
     const enclos_x509 *x = s->c->certs[i];
     if (is_pinned_root(x) || enclos_x509_is_ca(x)) continue;
-    if (enclos_x509_check_signature(x, s->root) != ENCLOS_OK) continue;
+    if (verify__cert_sig(s->c, x, s->root) != ENCLOS_OK) continue;
     enclos_buf cn = ENCLOS_BUF_INIT;
     bool tcb_signer = enclos_x509_subject_attr(x, "CN", &cn) == ENCLOS_OK && cn.len >= 21 &&
                       memcmp(cn.data, "Intel SGX TCB Signing", 21) == 0;
@@ -236,11 +236,7 @@ static enclos_err check_doc_signature(ictx *s, const verify_doc *d) {
       last = ENCLOS_E_EXPIRED;
       continue;
     }
-    enclos_pkey *k = NULL;
-    if (enclos_x509_pubkey(x, &k) != ENCLOS_OK) continue;
-    enclos_err rc = enclos_pkey_verify(k, ENCLOS_SHA256, d->body.data, d->body.len, d->sig, 64,
-                                       ENCLOS_SIG_RAW);
-    enclos_pkey_free(k);
+    enclos_err rc = verify__doc_sig(s->c, x, d->body.data, d->body.len, d->sig);
     if (rc == ENCLOS_OK) {
       verify__window(s->r, nb, na);
       enclos_err_clear();

@@ -206,7 +206,7 @@ static enclos_err check_chain(sctx *s) {
       s->ark = s->c->certs[i];
   }
   ENCLOS_ENSUREF(s->ark != NULL, ENCLOS_E_NOT_FOUND, "collateral missing: pinned ARK-%s", prod);
-  ENCLOS_TRY(enclos_x509_check_signature(s->ark, s->ark));
+  ENCLOS_TRY(verify__cert_sig(s->c, s->ark, s->ark));
   const char *ica_cn_prefix = r->snp_vlek ? "SEV-VLEK-" : "SEV-";
   char ica_cn[32];
   snprintf(ica_cn, sizeof ica_cn, "%s%s", ica_cn_prefix, prod);
@@ -215,13 +215,13 @@ static enclos_err check_chain(sctx *s) {
     const enclos_x509 *x = s->c->certs[i];
     if (!cn_is(x, ica_cn)) continue;
     seen = true;
-    if (enclos_x509_check_signature(x, s->ark) == ENCLOS_OK) s->ica = x;
+    if (verify__cert_sig(s->c, x, s->ark) == ENCLOS_OK) s->ica = x;
   }
   ENCLOS_ENSUREF(s->ica != NULL, seen ? ENCLOS_E_VERIFY : ENCLOS_E_NOT_FOUND,
                  seen ? "%s is not signed by the pinned ARK" : "collateral missing: %s", ica_cn);
   ENCLOS_ENSUREF(enclos_x509_is_ca(s->ica) && enclos_x509_is_ca(s->ark), ENCLOS_E_VERIFY,
                  "AMD CA certificates lack basicConstraints CA");
-  enclos_err rc = enclos_x509_check_signature(s->leaf, s->ica);
+  enclos_err rc = verify__cert_sig(s->c, s->leaf, s->ica);
   ENCLOS_ENSUREF(rc == ENCLOS_OK, ENCLOS_E_VERIFY, "%s is not signed by %s",
                  r->snp_vlek ? "VLEK" : "VCEK", ica_cn);
   ENCLOS_TRY(cert_valid_at(r, s->ark, s->at, "ARK"));

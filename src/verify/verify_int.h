@@ -24,7 +24,13 @@ typedef struct verify_doc {
   bool is_tcb;     /* TCB Info (else QE Identity) */
 } verify_doc;
 
+/* Positive signature results over exact bytes (SHA-256 keys), so collateral loaded once is checked
+ * once: a verification then costs the evidence's own signatures. */
+#define VERIFY_MEMO_SLOTS 128
+typedef struct verify_memo verify_memo;
+
 struct enclos_hw_collateral {
+  verify_memo *memo;
   enclos_x509 *certs[VERIFY_MAX_CERTS];
   size_t n_certs;
   enclos_x509_crl *crls[VERIFY_MAX_CRLS];
@@ -32,6 +38,13 @@ struct enclos_hw_collateral {
   verify_doc docs[VERIFY_MAX_DOCS];
   size_t n_docs;
 };
+
+/* enclos_x509_check_signature, memoised in \p c. */
+enclos_err verify__cert_sig(const enclos_hw_collateral *c, const enclos_x509 *cert,
+                            const enclos_x509 *issuer);
+/* ECDSA P-256 raw signature by \p signer over \p msg, memoised in \p c. */
+enclos_err verify__doc_sig(const enclos_hw_collateral *c, const enclos_x509 *signer, const void *msg,
+                           size_t size, const uint8_t sig[64]);
 
 /* Result bookkeeping. */
 void verify__pass(enclos_hw_result *r, const char *check);

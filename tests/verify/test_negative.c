@@ -551,3 +551,24 @@ TEST(collateral_classifier_by_content) {
   CHECK_ERR(enclos_hw_collateral_add(c, j, strlen(j), NULL), ENCLOS_E_MALFORMED);
   enclos_hw_collateral_free(c);
 }
+
+TEST(memoised_signatures_do_not_hide_tampering) {
+  /* One collateral object reused: the good quote first (fills the memo), then tampered ones. */
+  enclos_buf c = vh_read(SGX_COLL);
+  enclos_hw_collateral *coll = NULL;
+  CHECK_OK(enclos_hw_collateral_new(&coll));
+  CHECK_OK(enclos_hw_collateral_add(coll, c.data, c.len, NULL));
+  enclos_hw_policy p = lax();
+  enclos_hw_result r;
+  for (int n = 0; n < 3; n++) {
+    enclos_buf q = vh_evidence(SGX_Q);
+    CHECK_OK(enclos_hw_verify(q.data, q.len, coll, vh_time(SGX_AT), &p, &r));
+    CHECK_OK(enclos_hw_verify(q.data, q.len, coll, vh_time(SGX_AT), &p, &r));
+    tamper_pem_cert(&q, n);
+    CHECK(enclos_hw_verify(q.data, q.len, coll, vh_time(SGX_AT), &p, &r) != ENCLOS_OK);
+    CHECK_STR(r.failed_check, "pck_chain");
+    enclos_buf_free(&q);
+  }
+  enclos_hw_collateral_free(coll);
+  enclos_buf_free(&c);
+}
