@@ -133,8 +133,8 @@ typedef struct enclos_app_http_response {
 
 /**
  * Runs one request through a fresh instance of \p a. ENCLOS_OK when the app produced a
- * response (an exit code != 0 without a `Status:` line gives 500); ENCLOS_E_TRAP / _FUEL / _INTERRUPTED (timeout) when the call was
- * cut short (\p info says how); ENCLOS_E_MALFORMED when the CGI header block is invalid;
+ * response (an exit code != 0 without a `Status:` line gives 500); ENCLOS_E_TRAP / _FUEL /
+ * _INTERRUPTED (timeout) when the call was cut short (\p info says how); ENCLOS_E_MALFORMED when the CGI header block is invalid;
  * ENCLOS_E_LIMIT when the output exceeded max_output.
  */
 ENCLOS_MUST_USE enclos_err enclos_app_http(enclos_app *a, const enclos_app_http_request *req,
