@@ -43,6 +43,7 @@ typedef struct ictx {
   enclos_x509 **chain;
   size_t n_chain;
   const enclos_x509 *root; /* pinned root (from the quote chain) */
+  const enclos_x509_crl *root_crl; /* the root CA CRL used for the chain (NULL if allowed missing) */
   bool tdx;
 } ictx;
 
@@ -195,6 +196,7 @@ static enclos_err check_crls(ictx *s) {
     ENCLOS_ENSUREF(s->p->allow_missing_crls, ENCLOS_E_NOT_FOUND, "collateral missing: %s CRL",
                    root_crl == NULL ? "Intel root" : "PCK CA");
   }
+  s->root_crl = root_crl;
   if (root_crl != NULL) {
     ENCLOS_TRY(crl_fresh(s, root_crl, "root CA CRL"));
     ENCLOS_ENSUREF(!enclos_x509_crl_lists(root_crl, s->chain[1]), ENCLOS_E_REVOKED,
@@ -233,7 +235,13 @@ static enclos_err check_doc_signature(ictx *s, const verify_doc *d) {
     found = true;
     int64_t nb, na;
     if (enclos_x509_validity(x, &nb, &na) != ENCLOS_OK || nb > s->at || s->at > na) {
-      last = ENCLOS_E_EXPIRED;
+      if (last != ENCLOS_E_REVOKED) last = ENCLOS_E_EXPIRED;
+      continue;
+    }
+    /* §3.4 step 6/8: the root CA CRL also covers the TCB Signing certificate (Intel PCS: the
+     * root CRL lists revoked certificates the root issued, intermediates and TCB signer alike). */
+    if (s->root_crl != NULL && enclos_x509_crl_lists(s->root_crl, x)) {
+      last = ENCLOS_E_REVOKED;
       continue;
     }
     enclos_err rc = verify__doc_sig(s->c, x, d->body.data, d->body.len, d->sig);
@@ -247,6 +255,8 @@ static enclos_err check_doc_signature(ictx *s, const verify_doc *d) {
   const char *what = d->is_tcb ? "TCB Info" : "QE Identity";
   ENCLOS_ENSUREF(found, ENCLOS_E_NOT_FOUND, "collateral missing: no TCB Signing certificate chaining "
                  "to the Intel root for the %s", what);
+  ENCLOS_ENSUREF(last != ENCLOS_E_REVOKED, ENCLOS_E_REVOKED,
+                 "the TCB Signing certificate for the %s is revoked by the root CA CRL", what);
   ENCLOS_ENSUREF(last != ENCLOS_E_EXPIRED, ENCLOS_E_EXPIRED,
                  "no TCB Signing certificate valid at the verification time for the %s", what);
   ENCLOS_FAILF(ENCLOS_E_VERIFY, "%s signature is invalid", what);
@@ -288,6 +298,21 @@ static enclos_err find_doc(ictx *s, bool tcb, const char *id, json_t **out) {
       /* TCB Info v2 has no id: SGX only. */
       if (!tcb || strcmp(id, "SGX") != 0) continue;
     } else if (strcmp(did, id) != 0) {
+      continue;
+    }
+    /* Versions this verifier understands (Intel PCS v4 API): TCB Info 3 (2 for SGX only, no id),
+     * QE Identity 2; tcbType 0 is the only defined TCB type. */
+    json_t *ver = json_object_get(d->json, "version");
+    json_int_t vv = json_is_integer(ver) ? json_integer_value(ver) : -1;
+    bool ver_ok = tcb ? (vv == 3 || (vv == 2 && !s->tdx)) : vv == 2;
+    json_t *tt = json_object_get(d->json, "tcbType");
+    if (tcb && tt != NULL && !(json_is_integer(tt) && json_integer_value(tt) == 0)) ver_ok = false;
+    if (!ver_ok) {
+      if (last == ENCLOS_E_NOT_FOUND) {
+        last = ENCLOS_E_UNSUPPORTED;
+        snprintf(detail, sizeof detail, "%s version %lld / tcbType not supported",
+                 tcb ? "TCB Info" : "QE Identity", (long long)vv);
+      }
       continue;
     }
     if (tcb && (!hex_eq(json_string_value(json_object_get(d->json, "fmspc")), s->r->pck.fmspc, 6) ||
