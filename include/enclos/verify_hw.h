@@ -254,6 +254,7 @@ typedef struct enclos_hw_policy {
   bool allow_migration;       /* accept guest POLICY.MIGRATE_MA (bit 18); default false */
   bool require_single_socket; /* require POLICY.SINGLE_SOCKET (bit 20); default false */
   bool forbid_smt;            /* refuse POLICY.SMT (bit 16); default false */
+  bool require_amd_crl;       /* refuse without an ARK-signed CRL in the collateral; default false */
   bool has_vmpl, has_id_key_digest, has_author_key_digest;
   uint32_t vmpl; /* expected VMPL */
   uint8_t id_key_digest[48], author_key_digest[48];

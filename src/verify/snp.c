@@ -8,6 +8,7 @@
 #include <enclos/encoding.h>
 #include <enclos/reader.h>
 #include <enclos/time.h>
+#include <enclos/x509_crl.h>
 
 #include "verify_int.h"
 
@@ -27,6 +28,10 @@ static const ark_pin ark_pins[] = {
 };
 
 #define AMD_OID "1.3.6.1.4.1.3704.1."
+
+/* Test seam (STYLE.md §20): when set, the ARK of every product must have this fingerprint instead
+ * of AMD's. Only tests/verify/test_own_ca.c sets it, to build a chain under its own root. */
+const uint8_t *verify__ark_pin_override = NULL;
 
 #define CHECK(name, expr)                                                          \
   do {                                                                             \
@@ -218,7 +223,8 @@ static enclos_err check_chain(sctx *s) {
   snprintf(r->snp_product, sizeof r->snp_product, "%s", prod);
   for (size_t i = 0; i < s->c->n_certs && s->ark == NULL; i++) {
     uint8_t fp[32];
-    if (enclos_x509_fingerprint(s->c->certs[i], fp) == ENCLOS_OK && memcmp(fp, pin->fp, 32) == 0)
+    const uint8_t *want = verify__ark_pin_override != NULL ? verify__ark_pin_override : pin->fp;
+    if (enclos_x509_fingerprint(s->c->certs[i], fp) == ENCLOS_OK && memcmp(fp, want, 32) == 0)
       s->ark = s->c->certs[i];
   }
   ENCLOS_ENSUREF(s->ark != NULL, ENCLOS_E_NOT_FOUND, "collateral missing: pinned ARK-%s", prod);
@@ -243,6 +249,45 @@ static enclos_err check_chain(sctx *s) {
   ENCLOS_TRY(cert_valid_at(r, s->ark, s->at, "ARK"));
   ENCLOS_TRY(cert_valid_at(r, s->ica, s->at, r->snp_vlek ? "ASVK" : "ASK"));
   ENCLOS_TRY(cert_valid_at(r, s->leaf, s->at, r->snp_vlek ? "VLEK" : "VCEK"));
+  return ENCLOS_OK;
+}
+
+/* §3.6 step 7: an ARK-signed CRL (AMD KDS /vcek/v1/{product}/crl, /vlek/v1/...) when the collateral
+ * has one: signed by the pinned ARK, fresh at t (unless relaxed), the ASK/ASVK not listed. Without
+ * one the step is skipped unless the policy requires it (require_amd_crl). */
+static enclos_err check_amd_crl(sctx *s) {
+  const enclos_x509_crl *crl = NULL;
+  bool bad_sig = false;
+  for (size_t i = 0; i < s->c->n_crls; i++) {
+    const enclos_x509_crl *x = s->c->crls[i];
+    if (!enclos_x509_crl_issued_by(x, s->ark)) continue;
+    if (enclos_x509_crl_check_signature(x, s->ark) != ENCLOS_OK) {
+      bad_sig = true;
+      continue;
+    }
+    int64_t tu, nu;
+    if (enclos_x509_crl_times(x, &tu, &nu) != ENCLOS_OK) continue;
+    if (crl == NULL || (tu <= s->at && s->at <= nu)) crl = x;
+  }
+  enclos_err_clear();
+  const char *prod = s->r->snp_product;
+  if (crl == NULL) {
+    ENCLOS_ENSUREF(!bad_sig, ENCLOS_E_VERIFY, "the ARK-%s CRL has an invalid signature", prod);
+    ENCLOS_ENSUREF(!s->p->require_amd_crl, ENCLOS_E_NOT_FOUND, "collateral missing: ARK-%s CRL", prod);
+    return ENCLOS_OK;
+  }
+  int64_t tu, nu;
+  ENCLOS_TRY(enclos_x509_crl_times(crl, &tu, &nu));
+  if (!s->p->relax_crl_freshness) {
+    char a[21], b[21];
+    enclos_time_format(tu, a);
+    enclos_time_format(nu, b);
+    ENCLOS_ENSUREF(tu <= s->at && (nu == INT64_MAX || s->at <= nu + s->p->grace_seconds), ENCLOS_E_EXPIRED,
+                   "ARK-%s CRL valid %s .. %s, not at the verification time", prod, a, b);
+    verify__window(s->r, tu, nu);
+  }
+  ENCLOS_ENSUREF(!enclos_x509_crl_lists(crl, s->ica), ENCLOS_E_REVOKED, "%s-%s is revoked by the ARK-%s CRL",
+                 s->r->snp_vlek ? "SEV-VLEK" : "SEV", prod, prod);
   return ENCLOS_OK;
 }
 
@@ -371,6 +416,7 @@ enclos_err verify__snp(const uint8_t *data, size_t size, const enclos_hw_collate
   r->debug = (r->snp.policy & ENCLOS_SNP_POLICY_DEBUG) != 0;
   CHECK("leaf_certificate", find_leaf(&s));
   CHECK("cert_chain", check_chain(&s));
+  CHECK("amd_crl", check_amd_crl(&s));
   CHECK("report_signature", check_report_sig(&s));
   CHECK("tcb_extensions", check_tcb(&s));
   r->verified = true;

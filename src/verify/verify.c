@@ -115,6 +115,7 @@ static enclos_err policy_key(const char *key, json_t *v, enclos_hw_policy *p) {
   if (strcmp(key, "allow_migration") == 0) return bool_value(v, key, &p->allow_migration);
   if (strcmp(key, "require_single_socket") == 0) return bool_value(v, key, &p->require_single_socket);
   if (strcmp(key, "forbid_smt") == 0) return bool_value(v, key, &p->forbid_smt);
+  if (strcmp(key, "require_amd_crl") == 0) return bool_value(v, key, &p->require_amd_crl);
   if (strcmp(key, "grace_period_seconds") == 0) return int_value(v, key, INT64_C(1) << 40, &p->grace_seconds);
   if (strcmp(key, "mrenclave") == 0) return hex_value(v, key, p->mrenclave, 32, &p->has_mrenclave);
   if (strcmp(key, "mrsigner") == 0) return hex_value(v, key, p->mrsigner, 32, &p->has_mrsigner);

@@ -48,6 +48,8 @@ enclos_err verify__doc_sig(const enclos_hw_collateral *c, const enclos_x509 *sig
 
 /* The pinned Intel root fingerprint (enclos_intel_root_fingerprint); a test seam. */
 extern const uint8_t *verify__intel_root_pin;
+/* When non-NULL, replaces the per-product ARK fingerprints (AMD); a test seam. */
+extern const uint8_t *verify__ark_pin_override;
 
 /* Result bookkeeping. */
 void verify__pass(enclos_hw_result *r, const char *check);

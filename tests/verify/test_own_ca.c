@@ -272,3 +272,130 @@ TEST(own_ca_chain_verifies_then_each_revocation_is_refused) {
   CHECK_CONTAINS(r.reason, "TCB Signing certificate for the TCB Info is revoked by the root CA CRL");
   teardown(&o);
 }
+
+/* ---- SEV-SNP: the optional ARK CRL (ATTESTATION-FORMATS.md §3.6 step 7) ----
+ * An own ARK → "SEV-Milan" ASK → "SEV-VCEK" VCEK (P-384, AMD extensions equal to the report's
+ * REPORTED_TCB and CHIP_ID), and the real trustee report re-signed by that VCEK; the verifier's ARK
+ * pin is pointed at the own ARK through verify__ark_pin_override. */
+
+static enclos_err verify_snp_own(const own *o, const enclos_buf *rep, const enclos_hw_policy *p,
+                                 const enclos_x509 *ark, bool with_crl, enclos_hw_result *r) {
+  enclos_hw_collateral *c = NULL;
+  CHECK_OK(enclos_hw_collateral_new(&c));
+  const char *files[] = {"ark.pem", "ask.pem", "vcek.pem", "ark.crl.pem"};
+  for (size_t i = 0; i < (with_crl ? 4u : 3u); i++) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", o->dir, files[i]);
+    enclos_buf b = vh_read(path);
+    CHECK_OK(enclos_hw_collateral_add(c, b.data, b.len, NULL));
+    enclos_buf_free(&b);
+  }
+  uint8_t fp[32];
+  CHECK_OK(enclos_x509_fingerprint(ark, fp));
+  verify__ark_pin_override = fp;
+  enclos_err rc = enclos_hw_verify(rep->data, rep->len, c, enclos_time_now(), p, r);
+  verify__ark_pin_override = NULL;
+  vh_dump(r);
+  enclos_hw_collateral_free(c);
+  return rc;
+}
+
+TEST(own_ark_crl_is_checked_when_present) {
+  own o;
+  memset(&o, 0, sizeof o);
+  snprintf(o.dir, sizeof o.dir, "/tmp/enclos_ownark_XXXXXX");
+  CHECK(mkdtemp(o.dir) != NULL);
+  o.now = enclos_time_now();
+  enclos_pkey *ark_k, *ask_k, *vcek_k;
+  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P384, &ark_k));
+  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P384, &ask_k));
+  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P384, &vcek_k));
+  enclos_buf rep = vh_evidence(ATT("snp/confidential-containers-trustee/test-report.bin"));
+  CHECK_EQ_INT(rep.len, 1184);
+  /* VCEK extensions (AMD KDS spec #57230 §3): productName, SPLs = REPORTED_TCB 0300000000000873
+   * (bl 3, tee 0, snp 8, ucode 115), hwID = CHIP_ID (raw 64 bytes). */
+  static const uint8_t prod[] = {0x16, 0x08, 'M', 'i', 'l', 'a', 'n', '-', 'B', '0'};
+  static const uint8_t bl[] = {2, 1, 3}, tee[] = {2, 1, 0}, snp[] = {2, 1, 8}, uc[] = {2, 1, 115};
+  enclos_x509_ext ext[] = {
+      {.oid = "1.3.6.1.4.1.3704.1.2", .value = prod, .size = sizeof prod},
+      {.oid = "1.3.6.1.4.1.3704.1.3.1", .value = bl, .size = 3},
+      {.oid = "1.3.6.1.4.1.3704.1.3.2", .value = tee, .size = 3},
+      {.oid = "1.3.6.1.4.1.3704.1.3.3", .value = snp, .size = 3},
+      {.oid = "1.3.6.1.4.1.3704.1.3.8", .value = uc, .size = 3},
+      {.oid = "1.3.6.1.4.1.3704.1.4", .value = rep.data + 0x1A0, .size = 64},
+  };
+  enclos_x509 *ark = make(ark_k, "ARK-Milan", true, NULL, ark_k, o.now, NULL);
+  enclos_x509 *ask = make(ask_k, "SEV-Milan", true, ark, ark_k, o.now, NULL);
+  enclos_x509_make_opts vo = {.subject_cn = "SEV-VCEK", .not_before = o.now - 86400,
+                              .not_after = o.now + 86400 * 365, .path_len = -1, .exts = ext, .ext_count = 6};
+  enclos_x509 *vcek = NULL;
+  CHECK_OK(enclos_x509_make(vcek_k, &vo, ask, ask_k, &vcek));
+  /* Re-sign bytes 0x000..0x29F; R and S little-endian in 72-byte fields (SNP ABI Table 23). */
+  enclos_buf sig = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_pkey_sign(vcek_k, ENCLOS_SHA384, rep.data, 0x2A0, ENCLOS_SIG_RAW, &sig));
+  CHECK_EQ_INT(sig.len, 96);
+  memset(rep.data + 0x2A0, 0, 144);
+  for (int i = 0; i < 48; i++) {
+    rep.data[0x2A0 + i] = sig.data[47 - i];
+    rep.data[0x2E8 + i] = sig.data[95 - i];
+  }
+  enclos_buf_free(&sig);
+  write_pem_cert(&o, "ark.pem", ark);
+  write_pem_cert(&o, "ask.pem", ask);
+  write_pem_cert(&o, "vcek.pem", vcek);
+  write_pem_key(&o, "ark.key", ark_k);
+
+  enclos_hw_policy p;
+  enclos_hw_policy_default(&p);
+  enclos_hw_result r;
+  CHECK_OK(verify_snp_own(&o, &rep, &p, ark, false, &r));
+  CHECK_EQ_INT(r.check_count, 8);
+  CHECK_STR(r.checks[4], "amd_crl");
+  /* Without the seam the chain is refused: the ARK is not AMD's. */
+  enclos_hw_collateral *c = NULL;
+  CHECK_OK(enclos_hw_collateral_new(&c));
+  char path[256];
+  snprintf(path, sizeof path, "%s/vcek.pem", o.dir);
+  enclos_buf vb = vh_read(path);
+  CHECK_OK(enclos_hw_collateral_add(c, vb.data, vb.len, NULL));
+  CHECK_ERR(enclos_hw_verify(rep.data, rep.len, c, enclos_time_now(), &p, &r), ENCLOS_E_NOT_FOUND);
+  CHECK_CONTAINS(r.reason, "pinned ARK-Milan");
+  enclos_buf_free(&vb);
+  enclos_hw_collateral_free(c);
+  /* A policy that requires the CRL refuses without one. */
+  p.require_amd_crl = true;
+  CHECK_ERR(verify_snp_own(&o, &rep, &p, ark, false, &r), ENCLOS_E_NOT_FOUND);
+  CHECK_STR(r.failed_check, "amd_crl");
+  CHECK_CONTAINS(r.reason, "collateral missing: ARK-Milan CRL");
+  /* An empty CRL: accepted. */
+  crl(&o, "ark", "");
+  CHECK_OK(verify_snp_own(&o, &rep, &p, ark, true, &r));
+  /* The ASK on the ARK's CRL: refused. */
+  write_pem_cert(&o, "ask-revoke.pem", ask);
+  crl(&o, "ark", "ask-revoke");
+  CHECK_ERR(verify_snp_own(&o, &rep, &p, ark, true, &r), ENCLOS_E_REVOKED);
+  CHECK_STR(r.failed_check, "amd_crl");
+  CHECK_CONTAINS(r.reason, "SEV-Milan is revoked by the ARK-Milan CRL");
+  /* A CRL from the ARK name with another key: bad signature, refused even when not required. */
+  p.require_amd_crl = false;
+  enclos_pkey *other_k;
+  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P384, &other_k));
+  enclos_x509 *fake_ark = make(other_k, "ARK-Milan", true, NULL, other_k, o.now, NULL);
+  write_pem_cert(&o, "ark.pem", fake_ark);
+  write_pem_key(&o, "ark.key", other_k);
+  crl(&o, "ark", "");
+  write_pem_cert(&o, "ark.pem", ark); /* the real ARK back in the collateral */
+  CHECK_ERR(verify_snp_own(&o, &rep, &p, ark, true, &r), ENCLOS_E_VERIFY);
+  CHECK_CONTAINS(r.reason, "ARK-Milan CRL has an invalid signature");
+
+  enclos_x509_free(fake_ark);
+  enclos_pkey_free(other_k);
+  enclos_x509_free(vcek);
+  enclos_x509_free(ask);
+  enclos_x509_free(ark);
+  enclos_pkey_free(vcek_k);
+  enclos_pkey_free(ask_k);
+  enclos_pkey_free(ark_k);
+  enclos_buf_free(&rep);
+  teardown(&o);
+}
