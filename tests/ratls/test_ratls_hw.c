@@ -381,3 +381,35 @@ TEST(foreign_formats_with_a_real_quote_verify_then_refuse_the_key_binding) {
   enclos_hw_collateral_free(coll);
   enclos_buf_free(&q);
 }
+
+TEST(evidence_check_without_a_policy_uses_the_strict_hardware_default) {
+  /* enclos_verify_evidence is documented to work without a policy (as `enclos ca sign` may). */
+  int64_t now = tm("2025-07-01T00:00:00Z");
+  enclos_buf q = evidence(ATT("tdx/phala-dcap-qvl/tdx_quote"));
+  enclos_hw_collateral *coll = collateral(ATT("tdx/phala-dcap-qvl"));
+  enclos_pkey *k;
+  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &k));
+  enclos_x509 *c = ours(k, now, ENCLOS_TEE_TDX, &q);
+  const uint8_t *v;
+  size_t vn;
+  CHECK_OK(enclos_x509_extension(c, ENCLOS_RATLS_OID_EVIDENCE, &v, &vn, NULL));
+  enclos_buf spki = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_pkey_spki(k, &spki));
+  enclos_verify_opts vo = {.now = now, .collateral = coll};
+  enclos_verify_result r;
+  CHECK_ERR(enclos_verify_evidence(ENCLOS_RATLS_OID_EVIDENCE, v, vn, spki.data, spki.len, &vo, &r), ENCLOS_E_VERIFY);
+  CHECK_CONTAINS(enclos_err_detail(), "report data mismatch");
+  enclos_buf sq = evidence(ATT("sgx/phala-dcap-qvl/sgx_quote"));
+  enclos_hw_collateral *sc = collateral(ATT("sgx/phala-dcap-qvl"));
+  vo.collateral = sc;
+  CHECK_ERR(enclos_verify_evidence(ENCLOS_RATLS_OID_GRAMINE_LEGACY, sq.data, sq.len, spki.data, spki.len, &vo, &r),
+            ENCLOS_E_POLICY);
+  CHECK_CONTAINS(enclos_err_detail(), "TCB status ConfigurationAndSWHardeningNeeded not accepted");
+  enclos_hw_collateral_free(sc);
+  enclos_buf_free(&sq);
+  enclos_buf_free(&spki);
+  enclos_x509_free(c);
+  enclos_pkey_free(k);
+  enclos_hw_collateral_free(coll);
+  enclos_buf_free(&q);
+}
