@@ -82,10 +82,9 @@ static enclos_err rd_valtype(wdec *d, enclos_wasm_type *out) {
   uint8_t b;
   ENCLOS_TRY(rd_u8(d, &b));
   switch (b) {
-  case 0x7f: case 0x7e: case 0x7d: case 0x7c: case 0x70: case 0x6f:
+  case 0x7f: case 0x7e: case 0x7d: case 0x7c: case 0x7b: case 0x70: case 0x6f:
     *out = (enclos_wasm_type)b;
     return ENCLOS_OK;
-  case 0x7b: DFAIL(d, ENCLOS_E_UNSUPPORTED, "SIMD not supported yet (v128 value type)");
   default: DFAIL(d, ENCLOS_E_MALFORMED, "malformed value type 0x%02x", b);
   }
 }
@@ -192,6 +191,7 @@ static enclos_err rd_const(wdec *d, enclos_wasm_type want, wconst *c) {
   ENCLOS_TRY(rd_u8(d, &op));
   c->op = op;
   c->val = 0;
+  c->hi = 0;
   switch (op) {
   case 0x41: {
     int64_t v;
@@ -247,7 +247,16 @@ static enclos_err rd_const(wdec *d, enclos_wasm_type want, wconst *c) {
     break;
   }
   case 0x0b: DFAIL(d, ENCLOS_E_INVALID, "type mismatch (empty constant expression)");
-  case 0xfd: DFAIL(d, ENCLOS_E_UNSUPPORTED, "SIMD not supported yet (v128.const)");
+  case 0xfd: { /* only v128.const (0xfd 12, 16 bytes) is constant (§3.3.10) */
+    uint32_t sub;
+    ENCLOS_TRY(rd_u32(d, &sub));
+    DENSURE(d, sub == 12, ENCLOS_E_INVALID, "constant expression required (opcode 0xfd %u)", sub);
+    enclos_err rc = enclos_rd_u64le(&d->r, &c->val);
+    if (!rc) rc = enclos_rd_u64le(&d->r, &c->hi);
+    if (rc) return rd_fail(d, rc);
+    got = ENCLOS_WASM_V128;
+    break;
+  }
   default:
     DENSURE(d, !illegal_op(op), ENCLOS_E_MALFORMED, "illegal opcode 0x%02x", op);
     DFAIL(d, ENCLOS_E_INVALID, "constant expression required (opcode 0x%02x)", op);

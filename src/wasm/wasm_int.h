@@ -50,8 +50,10 @@
 
 /** A constant expression (Wasm 2.0: exactly one instruction, then `end`). */
 typedef struct wconst {
-  uint8_t op; /* 0x41 i32.const, 0x42, 0x43, 0x44, 0x23 global.get, 0xd0 ref.null, 0xd2 ref.func */
-  uint64_t val; /* value bits, or the global/function index */
+  uint8_t op; /* 0x41 i32.const, 0x42, 0x43, 0x44, 0x23 global.get, 0xd0 ref.null, 0xd2 ref.func,
+                 0xfd v128.const */
+  uint64_t val; /* value bits (v128: bytes 0-7), or the global/function index */
+  uint64_t hi;  /* v128.const: bytes 8-15 */
 } wconst;
 
 typedef struct wimport {
@@ -172,6 +174,34 @@ enum {
   WOP_COUNT
 };
 
+/* SIMD (simd.c, simd_compile.inc): every vector instruction compiles to one WOP_SIMD op,
+ * [WOP_SIMD, length in words, sub-opcode, operands...], executed by wasm__simd_exec. One
+ * dispatch label keeps the scalar interpreter loop unchanged. Sub-opcodes 0x00-0xff are the
+ * binary format's; these internal ones move v128 values: */
+#define WOP_SIMD ((uint32_t)WOP_COUNT)
+#define WOP_DISPATCH_SIZE (WOP_COUNT + 1) /* entries of the interpreter's dispatch table */
+enum {
+  WSIMD_COPY = 0x100,  /* dst, src */
+  WSIMD_SELECT,        /* dst, a, b, cond: cond ? a : b */
+  WSIMD_GLOBAL_GET,    /* dst, global */
+  WSIMD_GLOBAL_SET,    /* src, global */
+  WSIMD_ZERO,          /* first slot, count: zero both halves (v128 locals at entry) */
+};
+
+/** A v128 value: lane views of the same 16 bytes, lane 0 first (the host is little-endian). */
+typedef union wv128 {
+  uint8_t u8[16];
+  int8_t i8[16];
+  uint16_t u16[8];
+  int16_t i16[8];
+  uint32_t u32[4];
+  int32_t i32[4];
+  uint64_t u64[2];
+  int64_t i64[2];
+  float f32[4];
+  double f64[2];
+} wv128;
+
 /* ---- 4. Runtime objects ------------------------------------------------------------- */
 
 typedef struct winst winst;
@@ -204,7 +234,8 @@ typedef struct wmem {
 typedef struct wglobal {
   enclos_wasm_type type;
   bool mut;
-  uint64_t val;
+  uint64_t val; /* v128: bytes 0-7 */
+  uint64_t hi;  /* v128: bytes 8-15 */
 } wglobal;
 
 struct winst {
@@ -236,7 +267,7 @@ struct enclos_wasm_store {
   wobj *objs;
   enclos_wasm_functype **types; /* interned function types, index = type id */
   uint32_t ntypes, captypes;
-  uint64_t *stack;
+  uint64_t *stack;     /* 2 * stack_slots: the slots, then the high halves of v128 slots */
   size_t stack_slots;
   wframe *frames;
   int64_t fuel;         /* remaining in the running call */
@@ -281,6 +312,10 @@ int64_t wasm__table_grow(wtable *t, uint32_t delta, void *init);
 ENCLOS_MUST_USE enclos_err wasm__type_id(enclos_wasm_store *s, const enclos_wasm_functype *t,
                                          uint32_t *out);
 bool wasm__functype_eq(const enclos_wasm_functype *a, const enclos_wasm_functype *b);
+/** Executes one WOP_SIMD instruction at \p ip in the frame \p fp (v128 high halves at
+ *  fp + \p hd); returns the trap kind, ENCLOS_WASM_TRAP_NONE if it completed. */
+uint32_t wasm__simd_exec(const uint32_t *ip, uint64_t *fp, size_t hd, winst *inst, uint8_t *mb,
+                         uint64_t ms);
 /** Records a trap in the store and returns the matching error. */
 enclos_err wasm__trap(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc *f,
                       const char *detail);
