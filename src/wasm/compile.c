@@ -63,6 +63,8 @@ typedef struct comp {
   size_t last_dst; /* code index of the dst operand of the last value-producing op, 0 = none */
   size_t last_start;
   size_t instr_off; /* byte offset of the instruction being compiled */
+  wpcmap *map;      /* code index -> instr_off, for trap offsets */
+  uint32_t nmap, capmap;
   enclos_err oom;
   enclos_wasm_type single[8]; /* storage for one-value block types */
 } comp;
@@ -90,11 +92,32 @@ static void put(comp *c, uint32_t w) {
   c->code[c->len++] = w;
 }
 
+/* Notes that the code from here on comes from the instruction at c->instr_off (entries past
+ * the end are from code that was taken back, as when a compare fuses with its branch). */
+static void map_note(comp *c) {
+  while (c->nmap && c->map[c->nmap - 1].pc >= c->len) c->nmap--;
+  if (c->nmap && c->map[c->nmap - 1].off == c->instr_off) return;
+  if (c->nmap == c->capmap) {
+    uint32_t ncap = c->capmap ? c->capmap * 2 : 64;
+    wpcmap *n = enclos_realloc(c->map, ncap * sizeof(*n));
+    if (!n) {
+      c->oom = ENCLOS_E_NOMEM;
+      return;
+    }
+    c->map = n;
+    c->capmap = ncap;
+  }
+  c->map[c->nmap].pc = (uint32_t)c->len;
+  c->map[c->nmap].off = (uint32_t)c->instr_off;
+  c->nmap++;
+}
+
 /* Starts an instruction: returns false in unreachable code, where nothing is emitted. */
 static bool op(comp *c, uint32_t o) {
   c->last_dst = 0;
   if (!live(c)) return false;
   c->last_start = c->len;
+  map_note(c);
   put(c, o);
   return true;
 }
@@ -1228,7 +1251,10 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
 /* ---- 5. Entry point ------------------------------------------------------------------------ */
 
 void wasm__code_free(wcode *c) {
-  if (c) enclos_free(c->code);
+  if (c) {
+    enclos_free(c->code);
+    enclos_free(c->map);
+  }
 }
 
 enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body,
@@ -1267,6 +1293,7 @@ enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body
   c.nvs = 0;
   c.max_height = 0;
   ENCLOS_GUARD(push_ctl(&c, CK_FUNC, 0, ft->nresults, NULL, ft->results));
+  c.instr_off = enclos_rd_offset(&c.r); /* entry code belongs to the first instruction */
   op(&c, WOP_FUEL);
   c.fuel_pos = c.len;
   put(&c, 0);
@@ -1293,7 +1320,11 @@ enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body
   out->nlocals = c.nlocals;
   out->frame_slots = c.nlocals + c.max_height + ft->nresults + 1;
   out->body_offset = body_offset;
+  out->map = c.map;
+  out->nmap = c.nmap;
+  c.map = NULL;
 cleanup:
+  enclos_free(c.map);
   enclos_free(c.code);
   enclos_free(c.vs);
   enclos_free(c.cs);

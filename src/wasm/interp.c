@@ -195,7 +195,7 @@ enclos_err wasm__invoke(enclos_wasm_store *s, wfunc *f, uint64_t *fp) {
   enclos_wasm_trap_kind tk = ENCLOS_WASM_TRAP_NONE;
   const char *tdetail = NULL;
   enclos_err rc = ENCLOS_OK;
-  const uint32_t *ip;
+  const uint32_t *ip = NULL;
   winst *inst;
   uint8_t *mb = NULL;
   uint64_t ms = 0;
@@ -710,7 +710,9 @@ op_82: {
   UN(107, sat_i64_u(F64(s_)))
 
 trap:
-  rc = wasm__trap(s, tk, cur, tdetail);
+  /* ip is at the trapping instruction (or the call whose callee did not fit), NULL if the
+   * first frame could not even be entered. */
+  rc = wasm__trap_at(s, tk, cur, ip ? (uint32_t)(ip - cur->code->code) : UINT32_MAX, tdetail);
   goto out;
 done:
   rc = ENCLOS_OK;

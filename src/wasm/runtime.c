@@ -38,16 +38,38 @@ const char *enclos_wasm_trap_message(enclos_wasm_trap_kind kind) {
 
 enclos_err wasm__trap(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc *f,
                       const char *detail) {
+  return wasm__trap_at(s, kind, f, UINT32_MAX, detail);
+}
+
+uint32_t wasm__code_offset(const wcode *c, uint32_t pc) {
+  /* the last entry at or before pc */
+  uint32_t lo = 0, hi = c->nmap, off = c->body_offset;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (c->map[mid].pc <= pc) {
+      off = c->map[mid].off;
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return off;
+}
+
+enclos_err wasm__trap_at(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc *f, uint32_t pc,
+                         const char *detail) {
   uint32_t exit_code = s->trap.exit_code;
   memset(&s->trap, 0, sizeof(s->trap));
   s->trap.kind = kind;
   s->trap.exit_code = kind == ENCLOS_WASM_TRAP_EXIT ? exit_code : 0;
   if (f) {
     s->trap.func_index = f->index;
-    if (f->code) s->trap.code_offset = f->code->body_offset;
+    if (f->code)
+      s->trap.code_offset = pc == UINT32_MAX ? f->code->body_offset : wasm__code_offset(f->code, pc);
     if (f->inst) {
       const enclos_wasm_module *m = f->inst->module;
-      for (uint32_t i = 0; i < m->nexports; i++)
+      s->trap.func_name = wasm__func_name(m, f->index);
+      for (uint32_t i = 0; i < m->nexports && !s->trap.func_name.len; i++)
         if (m->exports[i].kind == ENCLOS_WASM_EXTERN_FUNC && m->exports[i].index == f->index) {
           s->trap.func_name = m->exports[i].name;
           break;

@@ -45,6 +45,7 @@
 #define WASM_MAX_PAGES 65536u         /* 32-bit memories: 4 GiB */
 #define WASM_MAX_TABLE_SIZE 0xffffffffu
 #define WASM_MAX_STACK_SLOTS 100000u  /* operand stack height of one function */
+#define WASM_MAX_FUNC_NAMES 1000000u  /* entries of the name section's function name map */
 
 /* ---- 2. The decoded module ----------------------------------------------------------- */
 
@@ -97,6 +98,12 @@ typedef struct wdata {
   uint32_t size;
 } wdata;
 
+/** Where the internal code of an instruction starts and its byte offset in the module. */
+typedef struct wpcmap {
+  uint32_t pc;  /* code index */
+  uint32_t off; /* byte offset of the wasm instruction it was compiled from */
+} wpcmap;
+
 /** A compiled function body. */
 typedef struct wcode {
   uint32_t *code;
@@ -105,7 +112,15 @@ typedef struct wcode {
   uint32_t nlocals;    /* params included; each local is one 64-bit slot */
   uint32_t frame_slots; /* locals + the deepest operand stack */
   uint32_t body_offset; /* byte offset of the body in the module */
+  wpcmap *map;          /* ascending pc; consulted only when a trap needs its offset */
+  uint32_t nmap;
 } wcode;
+
+/** One entry of the name section's function name map (§7.4.3.2 of the appendix). */
+typedef struct wfname {
+  uint32_t index;
+  enclos_wasm_name name;
+} wfname;
 
 typedef struct wcustom {
   enclos_wasm_name name;
@@ -144,6 +159,8 @@ struct enclos_wasm_module {
   uint8_t *declared; /* per function: may be named by ref.func in bodies (§3.4.10, C.refs) */
   uint32_t ncustoms;
   wcustom *customs;
+  wfname *fnames; /* from the "name" custom section, ascending index; NULL if none/malformed */
+  uint32_t nfnames;
 };
 
 /* ---- 3. Internal code ------------------------------------------------------------------
@@ -319,5 +336,12 @@ uint32_t wasm__simd_exec(const uint32_t *ip, uint64_t *fp, size_t hd, winst *ins
 /** Records a trap in the store and returns the matching error. */
 enclos_err wasm__trap(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc *f,
                       const char *detail);
+/** The same, at code index \p pc of \p f (UINT32_MAX: unknown, the function's start). */
+enclos_err wasm__trap_at(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc *f, uint32_t pc,
+                         const char *detail);
+/** Byte offset in the module of the instruction compiled at code index \p pc. */
+uint32_t wasm__code_offset(const wcode *c, uint32_t pc);
+/** The name section's name of function \p index, or an empty name. */
+enclos_wasm_name wasm__func_name(const enclos_wasm_module *m, uint32_t index);
 
 #endif

@@ -17,7 +17,7 @@ static uint8_t *wat(const char *text, size_t *size) {
   CHECK(f);
   fputs(text, f);
   fclose(f);
-  snprintf(cmd, sizeof(cmd), "wat2wasm --enable-all -o %s %s", out, in);
+  snprintf(cmd, sizeof(cmd), "wat2wasm --enable-all --debug-names -o %s %s", out, in);
   CHECK_MSG(system(cmd) == 0, "wat2wasm failed on:\n%s", text);
   return test_read_file(out, size);
 }
@@ -601,4 +601,98 @@ TEST(simd_validation_errors) {
   CHECK_ERR(enclos_wasm_module_load(bad, sizeof(bad), &m), ENCLOS_E_MALFORMED);
   CHECK_CONTAINS(enclos_err_detail(), "illegal opcode 0xfd 154");
   CHECK_CONTAINS(enclos_err_detail(), "code section, offset 0x");
+}
+
+/* ---- trap locations: the byte offset of the trapping instruction, the function's name ---- */
+
+static size_t find_bytes(const uint8_t *h, size_t n, const uint8_t *needle, size_t k) {
+  for (size_t i = 0; i + k <= n; i++)
+    if (memcmp(h + i, needle, k) == 0) return i;
+  return SIZE_MAX;
+}
+
+static const char *where_mod =
+    "(module (memory 1)"
+    " (func $helper (param i32) (result i32)"
+    "  (drop (i32.add (local.get 0) (i32.const 1)))"
+    "  (i32.load offset=1234 (local.get 0)))"
+    " (func $vec (param i32) (result v128) (v128.load offset=4321 (local.get 0)))"
+    " (func $spin (loop $l (br $l)))"
+    " (func (export \"go\") (param i32) (result i32) (call $helper (local.get 0)))"
+    " (func (export \"vec\") (param i32) (result v128) (call $vec (local.get 0)))"
+    " (func (export \"spin\") (call $spin))"
+    " (func (export \"div\") (param i32) (result i32)"
+    "  (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 1))"
+    "   (else (i32.div_u (i32.const 7) (i32.sub (local.get 0) (i32.const 1)))))))";
+
+static void load_bytes_rt(rt *r, const uint8_t *b, size_t n, const enclos_wasm_limits *lim) {
+  CHECK_OK(enclos_wasm_module_load(b, n, &r->m));
+  CHECK_OK(enclos_wasm_store_new(lim, &r->s));
+  CHECK_OK(enclos_wasm_instantiate(r->s, r->m, NULL, &r->i));
+}
+
+static void check_where(rt *r, const char *fn, enclos_wasm_val *a, size_t na, uint32_t want_off,
+                        const char *want_name) {
+  enclos_wasm_val res[1];
+  enclos_wasm_extern f;
+  CHECK_OK(enclos_wasm_instance_export(r->i, nm(fn), &f));
+  enclos_err rc = enclos_wasm_call(r->s, f, a, na, res, strcmp(fn, "spin") ? 1 : 0);
+  CHECK(rc != ENCLOS_OK);
+  enclos_wasm_trap tr;
+  enclos_wasm_store_trap(r->s, &tr);
+  CHECK_MSG(tr.code_offset == want_off, "%s: code offset 0x%x, want 0x%x", fn, tr.code_offset,
+            want_off);
+  CHECK_MSG(tr.func_name.len == strlen(want_name) &&
+                (!tr.func_name.len || memcmp(tr.func_name.data, want_name, tr.func_name.len) == 0),
+            "%s: function name \"%.*s\", want \"%s\"", fn, (int)tr.func_name.len,
+            tr.func_name.data ? tr.func_name.data : "", want_name);
+}
+
+TEST(traps_report_instruction_offset_and_function_name) {
+  size_t n;
+  uint8_t *b = wat(where_mod, &n);
+  /* local.get 0; i32.load align=2 offset=1234 -> the load opcode is 2 bytes in */
+  static const uint8_t ld[] = {0x20, 0x00, 0x28, 0x02, 0xd2, 0x09};
+  /* local.get 0; v128.load align=4 offset=4321 (0xfd 0x00 ...) */
+  static const uint8_t vld[] = {0x20, 0x00, 0xfd, 0x00, 0x04, 0xe1, 0x21};
+  static const uint8_t loop[] = {0x03, 0x40, 0x0c, 0x00, 0x0b};
+  static const uint8_t div[] = {0x6b, 0x6e}; /* i32.sub; i32.div_u */
+  size_t at_ld = find_bytes(b, n, ld, sizeof(ld)), at_vld = find_bytes(b, n, vld, sizeof(vld));
+  size_t at_loop = find_bytes(b, n, loop, sizeof(loop)), at_div = find_bytes(b, n, div, sizeof(div));
+  CHECK(at_ld != SIZE_MAX && at_vld != SIZE_MAX && at_loop != SIZE_MAX && at_div != SIZE_MAX);
+  enclos_wasm_limits lim;
+  enclos_wasm_limits_default(&lim);
+  lim.fuel = 10000;
+  rt r;
+  load_bytes_rt(&r, b, n, &lim);
+  enclos_wasm_val a = i32v(65536);
+  check_where(&r, "go", &a, 1, (uint32_t)at_ld + 2, "helper");
+  check_where(&r, "vec", &a, 1, (uint32_t)at_vld + 2, "vec");
+  check_where(&r, "spin", NULL, 0, (uint32_t)at_loop, "spin"); /* fuel runs out at the loop */
+  a = i32v(1);
+  check_where(&r, "div", &a, 1, (uint32_t)at_div + 1, "div"); /* no name: the export's */
+  rt_free(&r);
+
+  /* A malformed name section is ignored as a whole: the module loads, names fall back to
+   * exports. Append a "name" section whose function name map runs past its end. */
+  static const uint8_t badname[] = {0x00, 0x0a, 0x04, 'n', 'a', 'm', 'e', 0x01, 0x04, 0x02, 0x00, 0x05};
+  uint8_t *b2 = malloc(n + sizeof(badname));
+  CHECK(b2);
+  memcpy(b2, b, n);
+  memcpy(b2 + n, badname, sizeof(badname));
+  /* drop wat2wasm's own name section first: it is the last section, so cut the module there */
+  static const uint8_t namehdr[] = {0x04, 'n', 'a', 'm', 'e'};
+  size_t at_name = find_bytes(b, n, namehdr, sizeof(namehdr));
+  CHECK(at_name != SIZE_MAX && at_name >= 2);
+  size_t cut = at_name - 1; /* the section size LEB is one byte here (short names) */
+  CHECK(b[cut - 1] == 0x00);
+  memcpy(b2 + cut - 1, badname, sizeof(badname));
+  load_bytes_rt(&r, b2, cut - 1 + sizeof(badname), &lim);
+  a = i32v(65536);
+  check_where(&r, "go", &a, 1, (uint32_t)at_ld + 2, ""); /* $helper: no name, not exported */
+  a = i32v(1);
+  check_where(&r, "div", &a, 1, (uint32_t)at_div + 1, "div");
+  rt_free(&r);
+  free(b2);
+  free(b);
 }
