@@ -599,12 +599,8 @@ static uint64_t eval_const(const winst *in, const wconst *c) {
 
 static enclos_err call_slots(enclos_wasm_store *s, wfunc *f, uint64_t *slots_in_out);
 
-enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_module *cm,
-                                   const enclos_wasm_imports *imp, enclos_wasm_instance **out) {
-  ENCLOS_ENSURE_REF(s);
-  ENCLOS_ENSURE_REF(cm);
-  ENCLOS_ENSURE_REF(out);
-  enclos_wasm_module *m = (enclos_wasm_module *)(uintptr_t)cm; /* refcount only */
+enclos_err wasm__instance_alloc(enclos_wasm_store *s, enclos_wasm_module *m,
+                                const enclos_wasm_imports *imp, winst **out) {
   winst *in = enclos_calloc(1, sizeof(*in));
   ENCLOS_ENSURE(in, ENCLOS_E_NOMEM);
   atomic_fetch_add(&m->refs, 1);
@@ -649,6 +645,18 @@ enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_modul
   for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
     ENCLOS_TRY(new_global(s, m->globals[i].type, m->globals[i].mut,
                           eval_const(in, &m->globals[i].init), &in->globals[i]));
+  *out = in;
+  return ENCLOS_OK;
+}
+
+enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_module *cm,
+                                   const enclos_wasm_imports *imp, enclos_wasm_instance **out) {
+  ENCLOS_ENSURE_REF(s);
+  ENCLOS_ENSURE_REF(cm);
+  ENCLOS_ENSURE_REF(out);
+  enclos_wasm_module *m = (enclos_wasm_module *)(uintptr_t)cm; /* refcount only */
+  winst *in;
+  ENCLOS_TRY(wasm__instance_alloc(s, m, imp, &in));
   *out = (enclos_wasm_instance *)in;
   /* §4.5.4 steps 14-15: element segments, then data segments, in order; a failing segment
    * traps, leaving the writes of earlier segments in place. */
