@@ -9,8 +9,10 @@
  *   - single puts: one durable commit per put (sealed: + anchor temp file, fsync, rename, fsync);
  *   - gets: every key once in a shuffled order, each in its own read transaction (LMDB
  *     renew/reset), the value copied into a reused caller buffer. The sealed store does the same
- *     plus the key HMAC, the AES-GCM open and the per-key version check. --runs passes; the
- *     median pass is reported (the machine is shared, so single passes are noisy).
+ *     plus the key HMAC, the record-index check and the AES-GCM open. After one warm-up pass
+ *     each, --runs (default 9) sealed and raw passes alternate; the median rates are printed and
+ *     the gets ratio is the median of the per-pair ratios (a shared machine's load shifts
+ *     between passes; pairing cancels most of it).
  * Raw LMDB stores the plaintext key and value, same environment flags, same map size.
  * The functions sealed_gets_pass and raw_gets_pass are kept out of line so that
  *   valgrind --tool=callgrind --toggle-collect=sealed_gets_pass enclos-bench-store --quick
@@ -92,18 +94,22 @@ __attribute__((noinline)) static void sealed_gets_pass(enclos_store *s, enclos_s
   }
 }
 
-static result bench_sealed(const char *dir, int n, size_t vsize, int singles, int runs) {
-  result r = {0};
+typedef struct sealed_bench {
+  enclos_store *s;
+  enclos_store_table *t;
+  enclos_buf b;
+} sealed_bench;
+
+static void sealed_puts(sealed_bench *sb, const char *dir, int n, size_t vsize, int singles,
+                        result *r) {
   enclos_store_opts o;
   memset(&o, 0, sizeof(o));
   o.seal_key = enclos_store_sim_seal_key;
   o.seal_ctx = (void *)(uintptr_t)dir;
   o.create = true;
   o.map_size = (size_t)4 << 30;
-  enclos_store *s = NULL;
-  enclos_store_table *t = NULL;
-  if (enclos_store_open(dir, &o, &s) != ENCLOS_OK) DIE("open sealed store in %s", dir);
-  if (enclos_store_system(s, &t) != ENCLOS_OK) DIE("system table");
+  if (enclos_store_open(dir, &o, &sb->s) != ENCLOS_OK) DIE("open sealed store in %s", dir);
+  if (enclos_store_system(sb->s, &sb->t) != ENCLOS_OK) DIE("system table");
   uint8_t *val = malloc(vsize);
   if (!val) DIE("out of memory");
   memset(val, 'v', vsize);
@@ -111,35 +117,22 @@ static result bench_sealed(const char *dir, int n, size_t vsize, int singles, in
   double t0 = now();
   for (int i = 0; i < n; i += 1000) {
     enclos_store_txn *x = NULL;
-    if (enclos_store_begin(s, true, &x) != ENCLOS_OK) DIE("begin");
+    if (enclos_store_begin(sb->s, true, &x) != ENCLOS_OK) DIE("begin");
     for (int j = i; j < n && j < i + 1000; j++) {
       key_of(j, k, sizeof(k));
-      if (enclos_store_put(s, x, t, k, strlen(k), val, vsize) != ENCLOS_OK) DIE("put");
+      if (enclos_store_put(sb->s, x, sb->t, k, strlen(k), val, vsize) != ENCLOS_OK) DIE("put");
     }
     if (enclos_store_commit(x) != ENCLOS_OK) DIE("commit");
   }
-  r.batch_puts = n / (now() - t0);
+  r->batch_puts = n / (now() - t0);
   t0 = now();
   for (int i = 0; i < singles; i++) {
     key_of(i, k, sizeof(k));
-    if (enclos_store_put(s, NULL, t, k, strlen(k), val, vsize) != ENCLOS_OK) DIE("single put");
+    if (enclos_store_put(sb->s, NULL, sb->t, k, strlen(k), val, vsize) != ENCLOS_OK)
+      DIE("single put");
   }
-  r.single_puts = singles / (now() - t0);
-  unsigned *order = shuffled(n);
-  enclos_buf b = ENCLOS_BUF_INIT;
-  double rates[MAX_RUNS];
-  sealed_gets_pass(s, t, order, n < 1000 ? n : 1000, vsize, &b); /* warm-up */
-  for (int p = 0; p < runs; p++) {
-    t0 = now();
-    sealed_gets_pass(s, t, order, n, vsize, &b);
-    rates[p] = n / (now() - t0);
-  }
-  r.gets = median(rates, runs);
-  enclos_buf_free(&b);
-  free(order);
+  r->single_puts = singles / (now() - t0);
   free(val);
-  enclos_store_close(s);
-  return r;
 }
 
 __attribute__((noinline)) static void raw_gets_pass(MDB_env *env, MDB_dbi dbi, MDB_txn *rt,
@@ -156,61 +149,51 @@ __attribute__((noinline)) static void raw_gets_pass(MDB_env *env, MDB_dbi dbi, M
   }
 }
 
-static result bench_raw(const char *dir, int n, size_t vsize, int singles, int runs) {
-  result r = {0};
-  char path[4200];
-  snprintf(path, sizeof(path), "%s/raw.mdb", dir);
-  MDB_env *env = NULL;
-  MDB_txn *txn = NULL;
+typedef struct raw_bench {
+  MDB_env *env;
   MDB_dbi dbi;
-  MDB_OK(mdb_env_create(&env));
-  MDB_OK(mdb_env_set_mapsize(env, (size_t)4 << 30));
-  MDB_OK(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600));
-  MDB_OK(mdb_txn_begin(env, NULL, 0, &txn));
-  MDB_OK(mdb_dbi_open(txn, NULL, 0, &dbi));
+  MDB_txn *rt;
+  uint8_t *out;
+} raw_bench;
+
+static void raw_puts(raw_bench *rb, const char *dir, int n, size_t vsize, int singles, result *r) {
+  char path[4200];
+  MDB_txn *txn = NULL;
+  snprintf(path, sizeof(path), "%s/raw.mdb", dir);
+  MDB_OK(mdb_env_create(&rb->env));
+  MDB_OK(mdb_env_set_mapsize(rb->env, (size_t)4 << 30));
+  MDB_OK(mdb_env_open(rb->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600));
+  MDB_OK(mdb_txn_begin(rb->env, NULL, 0, &txn));
+  MDB_OK(mdb_dbi_open(txn, NULL, 0, &rb->dbi));
   MDB_OK(mdb_txn_commit(txn));
-  uint8_t *val = malloc(vsize), *out = malloc(vsize);
-  if (!val || !out) DIE("out of memory");
+  uint8_t *val = malloc(vsize);
+  rb->out = malloc(vsize);
+  if (!val || !rb->out) DIE("out of memory");
   memset(val, 'v', vsize);
   char k[64];
   double t0 = now();
   for (int i = 0; i < n; i += 1000) {
-    MDB_OK(mdb_txn_begin(env, NULL, 0, &txn));
+    MDB_OK(mdb_txn_begin(rb->env, NULL, 0, &txn));
     for (int j = i; j < n && j < i + 1000; j++) {
       key_of(j, k, sizeof(k));
       MDB_val mk = {strlen(k), k}, mv = {vsize, val};
-      MDB_OK(mdb_put(txn, dbi, &mk, &mv, 0));
+      MDB_OK(mdb_put(txn, rb->dbi, &mk, &mv, 0));
     }
     MDB_OK(mdb_txn_commit(txn));
   }
-  r.batch_puts = n / (now() - t0);
+  r->batch_puts = n / (now() - t0);
   t0 = now();
   for (int i = 0; i < singles; i++) {
     key_of(i, k, sizeof(k));
-    MDB_OK(mdb_txn_begin(env, NULL, 0, &txn));
+    MDB_OK(mdb_txn_begin(rb->env, NULL, 0, &txn));
     MDB_val mk = {strlen(k), k}, mv = {vsize, val};
-    MDB_OK(mdb_put(txn, dbi, &mk, &mv, 0));
+    MDB_OK(mdb_put(txn, rb->dbi, &mk, &mv, 0));
     MDB_OK(mdb_txn_commit(txn));
   }
-  r.single_puts = singles / (now() - t0);
-  unsigned *order = shuffled(n);
-  MDB_txn *rt = NULL;
-  MDB_OK(mdb_txn_begin(env, NULL, MDB_RDONLY, &rt));
-  mdb_txn_reset(rt);
-  double rates[MAX_RUNS];
-  raw_gets_pass(env, dbi, rt, order, n < 1000 ? n : 1000, out); /* warm-up */
-  for (int p = 0; p < runs; p++) {
-    t0 = now();
-    raw_gets_pass(env, dbi, rt, order, n, out);
-    rates[p] = n / (now() - t0);
-  }
-  r.gets = median(rates, runs);
-  mdb_txn_abort(rt);
-  free(order);
+  r->single_puts = singles / (now() - t0);
+  MDB_OK(mdb_txn_begin(rb->env, NULL, MDB_RDONLY, &rb->rt));
+  mdb_txn_reset(rb->rt);
   free(val);
-  free(out);
-  mdb_env_close(env);
-  return r;
 }
 
 static void usage(void) {
@@ -220,7 +203,7 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
   char base[4096] = "";
-  int runs = 5;
+  int runs = 9;
   bool quick = false;
   size_t only = 0;
   for (int i = 1; i < argc; i++) {
@@ -258,21 +241,48 @@ int main(int argc, char **argv) {
     snprintf(d2, sizeof(d2), "%s/raw-%zu", base, cases[c].vsize);
     if ((mkdir(d1, 0700) != 0 && errno != EEXIST) || (mkdir(d2, 0700) != 0 && errno != EEXIST))
       DIE("mkdir in %s: %s", base, strerror(errno));
-    result s = bench_sealed(d1, n, cases[c].vsize, singles, runs);
-    result r = bench_raw(d2, n, cases[c].vsize, singles, runs);
+    result s = {0}, r = {0};
+    sealed_bench sb = {NULL, NULL, ENCLOS_BUF_INIT};
+    raw_bench rb = {NULL, 0, NULL, NULL};
+    sealed_puts(&sb, d1, n, cases[c].vsize, singles, &s);
+    raw_puts(&rb, d2, n, cases[c].vsize, singles, &r);
+    /* Gets: sealed and raw passes alternate, so both see the same machine load; the ratio is
+     * the median of the per-pair ratios. */
+    unsigned *order = shuffled(n);
+    double srate[MAX_RUNS], rrate[MAX_RUNS], ratio[MAX_RUNS];
+    sealed_gets_pass(sb.s, sb.t, order, n, cases[c].vsize, &sb.b); /* warm-up: map the pages */
+    raw_gets_pass(rb.env, rb.dbi, rb.rt, order, n, rb.out);
+    for (int p = 0; p < runs; p++) {
+      double t0 = now();
+      sealed_gets_pass(sb.s, sb.t, order, n, cases[c].vsize, &sb.b);
+      srate[p] = n / (now() - t0);
+      t0 = now();
+      raw_gets_pass(rb.env, rb.dbi, rb.rt, order, n, rb.out);
+      rrate[p] = n / (now() - t0);
+      ratio[p] = 100 * srate[p] / rrate[p];
+    }
+    s.gets = median(srate, runs);
+    r.gets = median(rrate, runs);
+    free(order);
+    enclos_buf_free(&sb.b);
+    enclos_store_close(sb.s);
+    mdb_txn_abort(rb.rt);
+    mdb_env_close(rb.env);
+    free(rb.out);
     const char *label = cases[c].label;
     printf("%-8s %-7s %14.0f %14.0f %14.0f\n", label, "sealed", s.batch_puts, s.single_puts, s.gets);
     printf("%-8s %-7s %14.0f %14.0f %14.0f\n", label, "raw", r.batch_puts, r.single_puts, r.gets);
     printf("%-8s %-7s %13.0f%% %13.0f%% %13.0f%%\n", label, "sealed/raw",
            100 * s.batch_puts / r.batch_puts, 100 * s.single_puts / r.single_puts,
-           100 * s.gets / r.gets);
-    get_ratio[c] = 100 * s.gets / r.gets;
+           median(ratio, runs));
+    get_ratio[c] = median(ratio, runs);
   }
   printf("goal sealed gets >= 50%% of raw LMDB:");
   for (int c = 0; c < 2; c++)
     if (!only || cases[c].vsize == only)
       printf(" %s %.0f%% (%s)", cases[c].label, get_ratio[c], get_ratio[c] >= 50 ? "met" : "NOT met");
   printf("\n");
-  printf("gets: median of %d passes; data in %s (remove when done)\n", runs, base);
+  printf("gets: median of %d alternating sealed/raw passes (ratio: median of pair ratios); "
+         "data in %s (remove when done)\n", runs, base);
   return 0;
 }

@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"deploy", "deploy an app to a server after verifying its attestation", NULL},
     {"call", "call an app's export on a server after verifying its attestation", NULL},
     {"apps", "list the apps on a server after verifying its attestation", NULL},
+    {"store", "sealed store: enclos store status|init --data DIR [--tee KIND]", cli_cmd_store},
     {"version", "print version, git revision, build type and TEE backends", cli_cmd_version},
 };
 

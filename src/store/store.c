@@ -75,6 +75,7 @@ struct enclos_store {
   size_t napps;
   MDB_txn *rtxn; /* reused read transaction for single reads: reset/renew, no allocation */
   store_index index; /* trusted per-record (version, tag) index (index.c) */
+  char seal_source[32]; /* where the sealing key came from (status reports) */
   bool index_on;     /* false with opts.skip_verify: the index was never authenticated */
   enclos_buf scratch; /* plaintext staging for writes and listing (secret, reused) */
   enclos_store_txn wtxn; /* the single write transaction's storage */
@@ -632,6 +633,8 @@ enclos_err enclos_store_open(const char *dir, const enclos_store_opts *opts, enc
   memcpy(s->dir, dir, strlen(dir) + 1);
   s->max_value = opts->max_value ? opts->max_value : ENCLOS_STORE_DEFAULT_MAX_VALUE;
   s->trusted_anchor = opts->trusted_anchor;
+  snprintf(s->seal_source, sizeof(s->seal_source), "%s",
+           opts->seal_source ? opts->seal_source : "caller-supplied");
   MDB_GUARD(mdb_env_create(&s->env), "create environment");
   MDB_GUARD(mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : ENCLOS_STORE_DEFAULT_MAP_SIZE),
             "set map size");
@@ -707,12 +710,88 @@ void enclos_store_status_get(const enclos_store *s, enclos_store_status *out) {
   out->anchor_version = s->anchor_version;
   out->trusted_monotonic = s->trusted_anchor;
   out->read_only = s->read_only;
+  out->record_index = s->index_on;
+  out->records = s->index_on ? store__index_count(&s->index) : 0;
+  out->apps_loaded = s->napps;
   out->anchor_note =
       s->trusted_anchor
           ? "rollback anchor in trusted monotonic storage"
           : "no trusted monotonic state: the rollback anchor is a sealed file on the untrusted "
             "disk, so a host that restores an old database together with its old anchor is not "
             "detected";
+}
+
+enclos_err enclos_store_status_text(const enclos_store *s, enclos_buf *out) {
+  enclos_store_status st;
+  ENCLOS_ENSURE_REF(s);
+  ENCLOS_ENSURE_REF(out);
+  enclos_store_status_get(s, &st);
+  ENCLOS_TRY(enclos_buf_printf(out, "store:            %s\n", s->dir));
+  ENCLOS_TRY(enclos_buf_printf(out, "version:          %llu (anchor %llu)\n",
+                               (unsigned long long)st.version,
+                               (unsigned long long)st.anchor_version));
+  ENCLOS_TRY(enclos_buf_printf(out, "sealing key:      %s\n", s->seal_source));
+  if (st.record_index)
+    ENCLOS_TRY(enclos_buf_printf(out, "records:          %llu (verified at open)\n",
+                                 (unsigned long long)st.records));
+  ENCLOS_TRY(enclos_buf_printf(
+      out, "tamper evidence:  every record is AES-256-GCM with its table, key and version in the "
+           "AAD; the set digest over all records is checked at open and by verify\n"));
+  if (st.record_index)
+    ENCLOS_TRY(enclos_buf_printf(
+        out, "replay on read:   detected: each read checks the record against the index of the "
+             "versions this store wrote (a restored older or deleted record, a removed record)\n"));
+  else
+    ENCLOS_TRY(enclos_buf_printf(
+        out, "replay on read:   NOT checked: opened without the verification scan (skip_verify), "
+             "so no record index; a replayed older record is caught only by the next open or "
+             "verify\n"));
+  if (st.trusted_monotonic)
+    ENCLOS_TRY(enclos_buf_printf(out, "rollback:         %s\n", st.anchor_note));
+  else
+    ENCLOS_TRY(enclos_buf_printf(
+        out,
+        "rollback:         WARNING: this backend offers no trusted monotonic state. The "
+        "rollback anchor is a sealed file on the untrusted disk: restoring an older database "
+        "alone is detected, but a host that restores an older database together with its "
+        "anchor is NOT detected (whole-store rollback). The last transaction before a crash "
+        "can also be rolled back (anchor written after the commit).\n"));
+  ENCLOS_TRY(enclos_buf_printf(out, "mode:             %s\n",
+                               st.read_only ? "READ-ONLY: a rollback-anchor write failed after a "
+                                              "commit; reopen the store"
+                                            : "read-write"));
+  return ENCLOS_OK;
+}
+
+enclos_err enclos_store_tee_seal_key(void *ctx, uint8_t key[32]) {
+  ENCLOS_ENSUREF(ctx != NULL, ENCLOS_E_INVAL, "store sealing key: no TEE backend given");
+  return enclos_tee_sealing_key((enclos_tee *)ctx, key);
+}
+
+enclos_err enclos_store_opts_for_tee(enclos_tee *tee, enclos_store_opts *opts) {
+  uint8_t key[32];
+  ENCLOS_ENSURE_REF(tee);
+  ENCLOS_ENSURE_REF(opts);
+  enclos_tee_kind kind = enclos_tee_get_kind(tee);
+  ENCLOS_ENSUREF(kind != ENCLOS_TEE_TDX, ENCLOS_E_UNSUPPORTED,
+                 "the sealed store cannot run on TDX yet: TDX has no hardware sealing key, so the "
+                 "store master key must come from a peer TEE's key vault over mutual RA-TLS, "
+                 "which is not built yet; refusing to fall back to a weaker key");
+  enclos_err rc = enclos_tee_sealing_key(tee, key);
+  enclos_wipe(key, sizeof(key));
+  if (rc != ENCLOS_OK) {
+    char why[256];
+    snprintf(why, sizeof(why), "%s", enclos_err_detail()); /* the detail buffer is reused */
+    ENCLOS_FAILF(rc, "the sealed store needs the %s backend's sealing key, which is unavailable: %s",
+                 enclos_tee_kind_name(kind), why);
+  }
+  opts->seal_key = enclos_store_tee_seal_key;
+  opts->seal_ctx = tee;
+  opts->seal_source = enclos_tee_kind_name(kind);
+  /* SGX's monotonic counters are gone from current platforms, TDX and SEV-SNP have none:
+   * no backend gives the anchor trusted monotonic storage. */
+  opts->trusted_anchor = false;
+  return ENCLOS_OK;
 }
 
 /* ---- 5. transactions ------------------------------------------------------------------ */
@@ -830,11 +909,13 @@ enclos_err enclos_store_commit(enclos_store_txn *x) {
    * database must never run more than one version ahead of the anchor). */
   rc = anchor_write(s, s->version, s->digest);
   if (rc != ENCLOS_OK) {
+    char why[256];
+    snprintf(why, sizeof(why), "%s", enclos_err_detail()); /* the detail buffer is reused */
     s->read_only = true;
     rc = enclos_err_set(ENCLOS_E_IO, __FILE__, __LINE__,
                         "transaction %llu is committed but the rollback anchor could not be "
                         "updated (%s); the store is read-only until reopened",
-                        (unsigned long long)s->version, enclos_err_detail());
+                        (unsigned long long)s->version, why);
   }
 cleanup:
   if (x->txn) mdb_txn_abort(x->txn);
@@ -877,7 +958,7 @@ static enclos_err read_txn(enclos_store *s, enclos_store_txn *txn, MDB_txn **out
 enclos_err enclos_store_get(enclos_store *s, enclos_store_txn *txn, enclos_store_table *t,
                             const void *key, size_t key_size, enclos_buf *out) {
   enclos_err rc = ENCLOS_OK;
-  uint8_t lkey[DATA_KEY_SIZE], aad[AAD_MAX], head[4 + ENCLOS_STORE_MAX_KEY];
+  uint8_t lkey[DATA_KEY_SIZE], aad[AAD_MAX], head[(4 + ENCLOS_STORE_MAX_KEY + 15) & ~15];
   MDB_txn *mt = NULL;
   bool renewed = false;
   read_view view;
@@ -913,11 +994,17 @@ enclos_err enclos_store_get(enclos_store *s, enclos_store_txn *txn, enclos_store
   if (value_size > out->cap || !out->data)
     ENCLOS_GUARD(enclos_buf_reserve(out, value_size ? value_size : 1));
   {
+    /* The first part ends on a 16-byte boundary so that the bulk of the value decrypts on
+     * OpenSSL's block-aligned (stitched AES-NI/GHASH) path; its tail is the value's start. */
+    size_t head_dec = (head_size + 15) & ~(size_t)15;
+    if (head_dec > r.ct_size) head_dec = r.ct_size;
+    size_t lead = head_dec - head_size; /* value bytes decrypted into head */
     size_t aad_size = build_aad(s, t->id, t->id_len, lkey, sizeof(lkey), r.version, aad);
-    uint8_t *outs[2] = {head, out->data};
-    size_t sizes[2] = {head_size, value_size};
+    uint8_t *outs[2] = {head, out->data + lead};
+    size_t sizes[2] = {head_dec, r.ct_size - head_dec};
     rc = enclos_aead_key_open_parts(t->kvalue, r.iv, aad, aad_size, r.ct, r.ct_size, r.tag, outs,
                                     sizes, 2);
+    if (rc == ENCLOS_OK && lead) memcpy(out->data, head + head_size, lead);
   }
   if (rc == ENCLOS_E_TAMPERED)
     ENCLOS_GUARD_FAILF(ENCLOS_E_TAMPERED,
@@ -933,7 +1020,7 @@ enclos_err enclos_store_get(enclos_store *s, enclos_store_txn *txn, enclos_store
   out->len = value_size;
 cleanup:
   if (renewed) mdb_txn_reset(mt);
-  enclos_wipe(head, head_size <= sizeof(head) ? head_size : sizeof(head));
+  enclos_wipe(head, sizeof(head) < head_size + 16 ? sizeof(head) : head_size + 16);
   if (rc != ENCLOS_OK && out->data) {
     enclos_wipe(out->data, value_size <= out->cap ? value_size : out->cap);
     out->len = 0;
