@@ -644,12 +644,8 @@ static uint64_t eval_const(const winst *in, const wconst *c) {
 
 static enclos_err call_slots(enclos_wasm_store *s, wfunc *f, uint64_t *slots, uint64_t *hi);
 
-enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_module *cm,
-                                   const enclos_wasm_imports *imp, enclos_wasm_instance **out) {
-  ENCLOS_ENSURE_REF(s);
-  ENCLOS_ENSURE_REF(cm);
-  ENCLOS_ENSURE_REF(out);
-  enclos_wasm_module *m = (enclos_wasm_module *)(uintptr_t)cm; /* refcount only */
+enclos_err wasm__instance_alloc(enclos_wasm_store *s, enclos_wasm_module *m,
+                                const enclos_wasm_imports *imp, winst **out) {
   winst *in = enclos_calloc(1, sizeof(*in));
   ENCLOS_ENSURE(in, ENCLOS_E_NOMEM);
   atomic_fetch_add(&m->refs, 1);
@@ -695,6 +691,18 @@ enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_modul
     uint64_t hi, lo = eval_const2(in, &m->globals[i].init, &hi);
     ENCLOS_TRY(new_global(s, m->globals[i].type, m->globals[i].mut, lo, hi, &in->globals[i]));
   }
+  *out = in;
+  return ENCLOS_OK;
+}
+
+enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_module *cm,
+                                   const enclos_wasm_imports *imp, enclos_wasm_instance **out) {
+  ENCLOS_ENSURE_REF(s);
+  ENCLOS_ENSURE_REF(cm);
+  ENCLOS_ENSURE_REF(out);
+  enclos_wasm_module *m = (enclos_wasm_module *)(uintptr_t)cm; /* refcount only */
+  winst *in;
+  ENCLOS_TRY(wasm__instance_alloc(s, m, imp, &in));
   *out = (enclos_wasm_instance *)in;
   /* §4.5.4 steps 14-15: element segments, then data segments, in order; a failing segment
    * traps, leaving the writes of earlier segments in place. */

@@ -9,8 +9,8 @@
  *   5. Cross-file functions (wasm__*).
  *
  * Files: decode.c (sections, §5.5), compile.c (validation §3 + compilation of bodies),
- * interp.c (the dispatch loop), memory.c (linear memory), runtime.c (store, externs,
- * imports, instantiation §4.5.4, calls).
+ * interp.c (the dispatch loop), memory.c (linear memory, snapshot images), runtime.c (store,
+ * externs, imports, instantiation §4.5.4, calls), snapshot.c (snapshots and restores).
  */
 #ifndef ENCLOS_WASM_INT_H
 #define ENCLOS_WASM_INT_H
@@ -246,6 +246,7 @@ typedef struct wmem {
   uint32_t pages, max; /* max capped by the store limit */
   enclos_wasm_limits_desc decl;
   size_t reserved; /* bytes reserved by mmap (guard-page mode), 0 if malloc'd */
+  uint64_t cow_id;  /* id of the snapshot image mapped copy-on-write at base, 0 if none */
 } wmem;
 
 typedef struct wglobal {
@@ -325,6 +326,22 @@ void wasm__mem_free(wmem *m);
 /** Grows by \p delta pages; returns the old size in pages or -1 (spec §4.4.7.8). */
 int64_t wasm__mem_grow(wmem *m, uint32_t delta);
 int64_t wasm__table_grow(wtable *t, uint32_t delta, void *init);
+/** A memory image of a snapshot (memory.c): a sealed memfd, or a heap copy without memfd. */
+typedef struct wmem_image {
+  uint64_t id;   /* unique per image (never reused), for wmem.cow_id */
+  int fd;        /* memfd holding the image, -1 if none */
+  uint8_t *copy; /* heap copy when fd < 0 */
+  uint64_t size; /* bytes */
+  uint32_t pages;
+} wmem_image;
+ENCLOS_MUST_USE enclos_err wasm__mem_image_take(const wmem *m, wmem_image *img);
+void wasm__mem_image_free(wmem_image *img);
+/** Makes \p m hold exactly the image: contents, size and page count. */
+ENCLOS_MUST_USE enclos_err wasm__mem_image_restore(wmem *m, const wmem_image *img);
+/** Instantiation steps 1-13 (§4.5.4): links \p m against \p imp and allocates the instance's
+ *  functions, tables, memories and globals (globals initialised); no segments, no start. */
+ENCLOS_MUST_USE enclos_err wasm__instance_alloc(enclos_wasm_store *s, enclos_wasm_module *m,
+                                               const enclos_wasm_imports *imp, winst **out);
 /** Interns a function type in the store, returning its id. */
 ENCLOS_MUST_USE enclos_err wasm__type_id(enclos_wasm_store *s, const enclos_wasm_functype *t,
                                          uint32_t *out);
