@@ -21,7 +21,7 @@ typedef struct snap_table {
 
 struct enclos_wasm_snapshot {
   enclos_wasm_module *module; /* a reference */
-  uint64_t *globals;          /* defined globals, funcrefs as index + 1 */
+  uint64_t *globals;          /* defined globals as (low, high) pairs; funcrefs as index + 1 */
   snap_table *tables;         /* defined tables */
   uint8_t *elem_dropped, *data_dropped;
   bool has_mem;
@@ -79,7 +79,7 @@ enclos_err enclos_wasm_snapshot_take(const enclos_wasm_instance *inst, enclos_wa
   atomic_fetch_add(&m->refs, 1);
   snap->module = m;
   uint32_t ng = m->nglobals - m->nglobal_imports, nt = m->ntables - m->ntable_imports;
-  snap->globals = enclos_calloc(ng + 1, sizeof(*snap->globals));
+  snap->globals = enclos_calloc(2 * (size_t)ng + 1, sizeof(*snap->globals));
   snap->tables = enclos_calloc(nt + 1, sizeof(*snap->tables));
   snap->elem_dropped = enclos_calloc(m->nelems + 1, 1);
   snap->data_dropped = enclos_calloc(m->ndatas + 1, 1);
@@ -91,9 +91,10 @@ enclos_err enclos_wasm_snapshot_take(const enclos_wasm_instance *inst, enclos_wa
       uint32_t idx;
       ENCLOS_GUARD(ref_to_index(in, g->type, (void *)(uintptr_t)g->val, "global",
                                 m->nglobal_imports + i, &idx));
-      snap->globals[i] = idx;
+      snap->globals[2 * i] = idx;
     } else {
-      snap->globals[i] = g->val;
+      snap->globals[2 * i] = g->val;
+      snap->globals[2 * i + 1] = g->hi; /* v128 globals: bytes 8-15 */
     }
   }
   for (uint32_t i = 0; i < nt; i++) {
@@ -128,9 +129,10 @@ enclos_err enclos_wasm_snapshot_restore(enclos_wasm_instance *inst, const enclos
   uint32_t ng = m->nglobals - m->nglobal_imports, nt = m->ntables - m->ntable_imports;
   for (uint32_t i = 0; i < ng; i++) {
     wglobal *g = in->globals[m->nglobal_imports + i];
-    uint64_t v = snap->globals[i];
+    uint64_t v = snap->globals[2 * i];
     if (is_ref(g->type)) v = v ? (uintptr_t)in->funcs[v - 1] : 0;
     g->val = v;
+    g->hi = snap->globals[2 * i + 1];
   }
   for (uint32_t i = 0; i < nt; i++) {
     wtable *t = in->tables[m->ntable_imports + i];
