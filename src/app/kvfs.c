@@ -45,6 +45,8 @@ typedef struct kv_node {
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 void app__store_lock(void) { pthread_mutex_lock(&store_lock); }
 void app__store_unlock(void) { pthread_mutex_unlock(&store_lock); }
+void enclos_app_store_lock(void) { app__store_lock(); }
+void enclos_app_store_unlock(void) { app__store_unlock(); }
 
 static uint16_t map_err(enclos_err rc) {
   switch (rc) {
