@@ -2,6 +2,8 @@
  * handler and the function-call ABI, with their failure modes (bad JSON, wrong arity/types,
  * pointers outside memory, bad CGI blocks, output limits, traps, fuel, timeouts), the host
  * crypto module, and isolation between calls. */
+#include <pthread.h>
+
 #include <enclos/app.h>
 #include <enclos/crypto.h>
 #include <enclos/mem.h>
@@ -528,6 +530,40 @@ TEST(app_isolation_between_calls) {
   CHECK(strcmp(first, "[-1]") != 0);
   for (int i = 0; i < 3; i++) expect_call(a, "grow", "[]", first);
   enclos_buf_free(&out);
+  enclos_app_unref(a);
+}
+
+typedef struct thr_arg {
+  enclos_app *a;
+  int bad;
+} thr_arg;
+
+static void *thr_calls(void *p) {
+  thr_arg *t = p;
+  enclos_buf out = ENCLOS_BUF_INIT;
+  for (int i = 0; i < 200; i++) {
+    enclos_buf_reset(&out);
+    if (enclos_app_call(t->a, "bump", "[]", 2, &out, NULL) != ENCLOS_OK || out.len != 3 ||
+        memcmp(out.data, "[1]", 3) != 0)
+      t->bad++;
+  }
+  enclos_buf_free(&out);
+  return NULL;
+}
+
+TEST(app_concurrent_calls) {
+  /* calls from several threads share one app: each gets its own fresh instance */
+  enclos_app *a = load_file(PROBE, NULL, NULL);
+  pthread_t th[4];
+  thr_arg args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (thr_arg){a, 0};
+    CHECK(pthread_create(&th[i], NULL, thr_calls, &args[i]) == 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    CHECK(pthread_join(th[i], NULL) == 0);
+    CHECK_EQ_INT(args[i].bad, 0);
+  }
   enclos_app_unref(a);
 }
 
