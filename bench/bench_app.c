@@ -1,6 +1,6 @@
 /* enclos-bench-app: the cost of a fresh instance per call (issue 4, bench/README.md).
  *
- *   enclos-bench-app [-n N] [--dir DIR] [--echo ECHO.wasm]
+ *   enclos-bench-app [-n N] [--dir DIR] [--echo ECHO.wasm] [--only engine|app|scratch|echo]
  *
  * For each of DIR/inst-p1.wasm and DIR/inst-p16.wasm (the ~105 KB module of
  * ../shared/bench/wasm/instantiate/, 1 and 16 pages of memory), N times (default 10,000):
@@ -9,9 +9,11 @@
  *           JSON, call, format the result, reset the runner to the snapshot, pool it;
  *   scratch for reference, without snapshots: new store + instantiate + call + free (N/10 times).
  * With --echo, also enclos_app_call(echo, "echo", [<1 KiB string>]) (examples/echo).
- * Prints the median, 10th and 90th percentile and mean of each, in microseconds.
+ * Prints the median, 10th and 90th percentile and mean of each, in microseconds. --only runs
+ * one kind (for instruction counts under callgrind: run N and 2N, divide the difference by N).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +22,14 @@
 #include <enclos/app.h>
 #include <enclos/wasm.h>
 
+static const char *g_only; /* NULL: everything */
+static clockid_t g_clock = CLOCK_MONOTONIC;
+
+static bool run_kind(const char *k) { return !g_only || strcmp(g_only, k) == 0; }
+
 static uint64_t now_ns(void) {
   struct timespec ts;
-  clock_gettime(getenv("BENCH_CPU") ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  clock_gettime(g_clock, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
@@ -90,7 +97,7 @@ static int bench_module(const char *path, const char *label, size_t n) {
     ret = die("engine setup", rc);
     goto done;
   }
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && run_kind("engine"); i++) {
     uint64_t t0 = now_ns();
     rc = enclos_wasm_snapshot_restore(inst, snap);
     if (rc == ENCLOS_OK) rc = enclos_wasm_call(s, f, NULL, 0, &r, 1);
@@ -101,7 +108,7 @@ static int bench_module(const char *path, const char *label, size_t n) {
     }
   }
   snprintf(what, sizeof(what), "%s engine restore+call", label);
-  report(what, t, n);
+  if (run_kind("engine")) report(what, t, n);
 
   /* app: enclos_app_call */
   enclos_app_limits lim;
@@ -111,7 +118,7 @@ static int bench_module(const char *path, const char *label, size_t n) {
     goto done;
   }
   enclos_buf out = ENCLOS_BUF_INIT;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && run_kind("app"); i++) {
     out.len = 0;
     uint64_t t0 = now_ns();
     rc = enclos_app_call(app, "noop", "[]", 2, &out, NULL);
@@ -123,11 +130,11 @@ static int bench_module(const char *path, const char *label, size_t n) {
   }
   enclos_buf_free(&out);
   snprintf(what, sizeof(what), "%s enclos_app_call noop", label);
-  report(what, t, n);
+  if (run_kind("app")) report(what, t, n);
 
   /* scratch: no snapshot */
   size_t ns = n / 10 ? n / 10 : 1;
-  for (size_t i = 0; i < ns; i++) {
+  for (size_t i = 0; i < ns && run_kind("scratch"); i++) {
     enclos_wasm_store *s2 = NULL;
     enclos_wasm_instance *i2;
     enclos_wasm_extern f2;
@@ -144,7 +151,7 @@ static int bench_module(const char *path, const char *label, size_t n) {
     }
   }
   snprintf(what, sizeof(what), "%s instantiate from scratch", label);
-  report(what, t, ns);
+  if (run_kind("scratch")) report(what, t, ns);
 done:
   enclos_app_unref(app);
   enclos_wasm_snapshot_free(snap);
@@ -210,20 +217,23 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) n = strtoul(argv[++i], NULL, 10);
     else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
     else if (strcmp(argv[i], "--echo") == 0 && i + 1 < argc) echo = argv[++i];
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) g_only = argv[++i];
     else {
-      fprintf(stderr, "usage: enclos-bench-app [-n N] [--dir DIR] [--echo ECHO.wasm]\n");
+      fprintf(stderr, "usage: enclos-bench-app [-n N] [--dir DIR] [--echo ECHO.wasm] "
+                      "[--only engine|app|scratch|echo]\n");
       return 64;
     }
   }
   if (n < 10) n = 10;
+  if (getenv("BENCH_CPU")) g_clock = CLOCK_THREAD_CPUTIME_ID;
   static const char *const pages[] = {"1", "16"};
-  for (size_t i = 0; i < 2 && !(echo && getenv("BENCH_ECHO_ONLY")); i++) {
+  for (size_t i = 0; i < 2 && !(g_only && strcmp(g_only, "echo") == 0); i++) {
     char path[4096], label[32];
     snprintf(path, sizeof(path), "%s/inst-p%s.wasm", dir, pages[i]);
     snprintf(label, sizeof(label), "inst-p%s", pages[i]);
     int rc = bench_module(path, label, n);
     if (rc) return rc;
   }
-  if (echo) return bench_echo(echo, n);
+  if (echo && run_kind("echo")) return bench_echo(echo, n);
   return 0;
 }
