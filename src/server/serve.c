@@ -596,7 +596,7 @@ static enclos_err load_file(const char *path, size_t max, enclos_buf *out) {
   return rc;
 }
 
-/* Boot apps from local files: deployed when absent or different (code or manifest). */
+/* Boot apps from local files (operator-supplied): deployed, replacing a stored app of that name. */
 static enclos_err boot_apps(enclos_server *s) {
   enclos_buf wasm = ENCLOS_BUF_INIT, man = ENCLOS_BUF_INIT;
   enclos_err rc = ENCLOS_OK;
