@@ -59,6 +59,7 @@
 
 #include <enclos/buf.h>
 #include <enclos/error.h>
+#include <enclos/tee.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,10 +97,31 @@ typedef struct enclos_store_opts {
   size_t map_size;  /**< 0: ENCLOS_STORE_DEFAULT_MAP_SIZE */
   size_t max_value; /**< 0: ENCLOS_STORE_DEFAULT_MAX_VALUE */
   bool create;      /**< create the store when the directory holds none */
-  bool skip_verify; /**< skip the full set-digest scan at open (tests, benchmarks) */
-  /** Whether the anchor sits in trusted monotonic storage. The sim backend has none, so false. */
+  /** Skip the full set-digest scan at open (tests). Also leaves the record index off, so reads
+   *  no longer catch a replayed record (enclos_store_status says so). */
+  bool skip_verify;
+  /** Whether the anchor sits in trusted monotonic storage. No backend offers one yet: false. */
   bool trusted_anchor;
+  /** Where the sealing key comes from, for status reports (e.g. "sim", "sgx"); NULL: "caller". */
+  const char *seal_source;
 } enclos_store_opts;
+
+/**
+ * The sealing key of a TEE backend as a store key provider: \p ctx is the enclos_tee *.
+ * Same key as enclos_tee_sealing_key (sim: the sim backend's key, bound to the measured binary;
+ * sgx: Gramine's MRENCLAVE-bound key; sev-snp: the VMPCK-derived key from /dev/sev-guest).
+ */
+ENCLOS_MUST_USE enclos_err enclos_store_tee_seal_key(void *ctx, uint8_t key[32]);
+
+/**
+ * Fills the key provider fields of \p opts (seal_key, seal_ctx, seal_source, trusted_anchor)
+ * for backend \p tee, which must outlive the store's open and any key rotation. Fails loudly
+ * (ENCLOS_E_UNSUPPORTED) where the backend has no sealing key: TDX has none in hardware, and the
+ * store's keys must then come from a peer TEE's key vault over mutual RA-TLS, which is not
+ * built yet; there is deliberately no weaker fallback. SEV-SNP without /dev/sev-guest fails
+ * the same way. The key is fetched once here to fail early; open fetches it again.
+ */
+ENCLOS_MUST_USE enclos_err enclos_store_opts_for_tee(enclos_tee *tee, enclos_store_opts *opts);
 
 typedef struct enclos_store enclos_store;
 typedef struct enclos_store_table enclos_store_table;
@@ -120,11 +142,22 @@ void enclos_store_close(enclos_store *s);
 typedef struct enclos_store_status {
   uint64_t version;        /**< committed store version */
   uint64_t anchor_version; /**< version recorded in the anchor */
-  bool trusted_monotonic;  /**< false: the anchor is on the untrusted disk (sim) */
+  bool trusted_monotonic;  /**< false: the anchor is on the untrusted disk (every backend today) */
   const char *anchor_note; /**< human-readable explanation of the rollback protection */
   bool read_only;          /**< true after an anchor write failed */
+  bool record_index;       /**< reads check each record against the trusted index */
+  uint64_t records;        /**< live records (header/state excluded); 0 if the index is off */
+  size_t apps_loaded;      /**< app tables with an open handle */
 } enclos_store_status;
 void enclos_store_status_get(const enclos_store *s, enclos_store_status *out);
+
+/**
+ * A human-readable multi-line status report (appended to \p out): directory, versions, sealing
+ * key source, what rollback and replay protection holds and what does not (in particular when
+ * the backend offers no trusted monotonic state), and whether the store is read-only. What
+ * `enclos store status --data DIR` prints.
+ */
+ENCLOS_MUST_USE enclos_err enclos_store_status_text(const enclos_store *s, enclos_buf *out);
 
 /** Re-runs the full set-digest check that open does (O(records)). */
 ENCLOS_MUST_USE enclos_err enclos_store_verify(enclos_store *s);

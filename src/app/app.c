@@ -165,9 +165,10 @@ static void runner_free(app_runner *r) {
   enclos_free(r);
 }
 
-/* A new runner: links the module against WASI and `enclos`, instantiates it (running its start
- * function) and runs a reactor's `_initialize`. */
-static enclos_err runner_new(enclos_app *a, app_runner **out) {
+/* A new runner: links the module against WASI and `enclos` and either instantiates it
+ * (running its start function and a reactor's `_initialize`: the first runner of an app, whose
+ * state becomes the snapshot) or creates the instance straight from the app's snapshot. */
+static enclos_err runner_new(enclos_app *a, bool from_snapshot, app_runner **out) {
   enclos_err rc = ENCLOS_OK;
   app_runner *r = enclos_calloc(1, sizeof(*r));
   ENCLOS_ENSURE(r, ENCLOS_E_NOMEM);
@@ -185,12 +186,15 @@ static enclos_err runner_new(enclos_app *a, app_runner **out) {
   ENCLOS_GUARD(enclos_wasi_add_imports(r->wasi, r->imp));
   ENCLOS_GUARD(app__host_add_imports(r, r->imp));
   enclos_wasm_store_set_fuel(r->store, a->limits.fuel);
-  ENCLOS_GUARD(enclos_wasm_instantiate(r->store, a->module, r->imp, &r->inst));
+  if (from_snapshot)
+    ENCLOS_GUARD(enclos_wasm_instantiate_snapshot(r->store, a->module, r->imp, a->snap, &r->inst));
+  else
+    ENCLOS_GUARD(enclos_wasm_instantiate(r->store, a->module, r->imp, &r->inst));
   static const char mem_name[] = "memory";
   if (enclos_wasm_instance_export(r->inst, (enclos_wasm_name){mem_name, 6}, &r->memory) == ENCLOS_OK &&
       r->memory.kind == ENCLOS_WASM_EXTERN_MEMORY)
     r->has_memory = true;
-  if (a->reactor) {
+  if (a->reactor && !from_snapshot) {
     static const char init_name[] = "_initialize";
     enclos_wasm_extern init;
     ENCLOS_GUARD(enclos_wasm_instance_export(r->inst, (enclos_wasm_name){init_name, 11}, &init));
@@ -209,10 +213,25 @@ cleanup:
   return rc;
 }
 
+/* Back to the snapshot: memory, globals, tables (engine) and descriptors, environment, stdin,
+ * captured output (WASI). */
+static enclos_err runner_reset(app_runner *r) {
+  ENCLOS_TRY(enclos_wasm_snapshot_restore(r->inst, r->app->snap));
+  return enclos_wasi_reset(r->wasi);
+}
+
 enclos_err app__runner_get(enclos_app *a, app_runner **out) {
-  /* Fresh instance per call: a new instantiation of the compiled module. */
-  app_runner *r;
-  ENCLOS_TRY(runner_new(a, &r));
+  /* A fresh instance per call: a pooled runner (reset to the snapshot when it was returned) or
+   * a new one created from the snapshot. */
+  pthread_mutex_lock(&a->lock);
+  app_runner *r = a->pool;
+  if (r) {
+    a->pool = r->next;
+    a->npool--;
+  }
+  pthread_mutex_unlock(&a->lock);
+  if (!r) ENCLOS_TRY(runner_new(a, true, &r));
+  r->next = NULL;
   if (a->limits.timeout_ms) app__timer_arm(r, a->limits.timeout_ms);
   *out = r;
   return ENCLOS_OK;
@@ -221,6 +240,20 @@ enclos_err app__runner_get(enclos_app *a, app_runner **out) {
 void app__runner_put(app_runner *r) {
   if (!r) return;
   app__timer_disarm(r);
+  enclos_app *a = r->app;
+  if (runner_reset(r) != ENCLOS_OK) {
+    /* The runner cannot be brought back to the snapshot: never reuse it. */
+    runner_free(r);
+    return;
+  }
+  pthread_mutex_lock(&a->lock);
+  if (a->npool < APP_MAX_POOL) {
+    r->next = a->pool;
+    a->pool = r;
+    a->npool++;
+    r = NULL;
+  }
+  pthread_mutex_unlock(&a->lock);
   runner_free(r);
 }
 
@@ -234,6 +267,7 @@ static void app_free(enclos_app *a) {
     runner_free(r);
   }
   pthread_mutex_destroy(&a->lock);
+  enclos_wasm_snapshot_free(a->snap);
   enclos_free(a->results);
   enclos_wasm_module_free(a->module);
   enclos_free(a);
@@ -290,17 +324,18 @@ enclos_err enclos_app_load(const char *name, const void *wasm, size_t size,
   a->reactor = find_func_export(a->module, "_initialize", 11, NULL);
   ENCLOS_GUARD(scan_markers(a));
   /* Instantiate and initialise once now, so link errors and traps in initialisation fail the
-   * load rather than the first call. */
+   * load rather than the first call; that state is the snapshot every call starts from. */
   app_runner *r = NULL;
-  rc = runner_new(a, &r);
+  rc = runner_new(a, false, &r);
+  if (rc == ENCLOS_OK) rc = enclos_wasm_snapshot_take(r->inst, &a->snap);
   if (rc != ENCLOS_OK) {
-    const char *d = enclos_err_detail();
     char detail[512];
-    snprintf(detail, sizeof(detail), "%s", d);
+    snprintf(detail, sizeof(detail), "%s", enclos_err_detail());
     rc = enclos_err_set(rc, __FILE__, __LINE__, "app \"%s\": %s", a->name, detail);
+    runner_free(r);
     goto cleanup;
   }
-  runner_free(r);
+  app__runner_put(r); /* resets it to the snapshot and pools it */
   *out = a;
   a = NULL;
 cleanup:

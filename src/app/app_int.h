@@ -35,6 +35,7 @@
 #define APP_MAX_ENV_BYTES (256u << 10) /* bytes of the CGI environment */
 #define APP_MAX_REQUEST_HEADERS 100u   /* request headers passed as HTTP_* */
 #define APP_MAX_KV_VALUE ((size_t)16 << 20) /* bytes of one kv value through kv_get/kv_put */
+#define APP_MAX_POOL 64u               /* idle runners kept per app */
 
 /* Result kinds declared by marker exports "enclos.returns.string.<export>" /
  * "enclos.returns.bytes.<export>" (docs/apps.md, "Function calls"). */
@@ -80,6 +81,7 @@ struct enclos_app {
   bool reactor; /* exports _initialize */
   app_result_decl *results;
   size_t nresults;
+  enclos_wasm_snapshot *snap; /* the initialised state every call starts from */
   pthread_mutex_t lock; /* protects pool */
   app_runner *pool;
   size_t npool;

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"deploy", "deploy an app to a server after verifying its attestation", cli_cmd_deploy},
     {"call", "call an app's export on a server after verifying its attestation", cli_cmd_call},
     {"apps", "list, inspect or delete the apps on a server after verifying its attestation", cli_cmd_apps},
+    {"store", "sealed store: enclos store status|init --data DIR [--tee KIND]", cli_cmd_store},
     {"version", "print version, git revision, build type and TEE backends", cli_cmd_version},
 };
 
