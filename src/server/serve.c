@@ -671,11 +671,18 @@ enclos_err enclos_server_new(const enclos_server_config *cfg, enclos_server **ou
   if (s->cfg.tee == ENCLOS_TEE_SIM)
     ENCLOS_WARN_LOG(MOD, "TEE backend is SIMULATED: certificates prove nothing about hardware; "
                          "clients must opt in with allow_sim (use a real TEE with --tee)");
-  /* Sealed store. The sim backend's sealing key lives on the untrusted disk (store.h). */
+  /* Sealed store under the TEE's sealing key, which is bound to the measurement: another
+   * build of enclos (or another TEE) cannot open it (store.h, enclos_store_opts_for_tee). */
   snprintf(path, sizeof(path), "%s/store", s->data_dir);
   (void)mkdir(path, 0700);
-  enclos_store_opts so = {.seal_key = enclos_store_sim_seal_key, .seal_ctx = path, .create = true};
-  ENCLOS_GUARD(enclos_store_open(path, &so, &s->store));
+  enclos_store_opts so = {.create = true};
+  ENCLOS_GUARD(enclos_store_opts_for_tee(s->tee, &so));
+  rc = enclos_store_open(path, &so, &s->store);
+  if (rc == ENCLOS_E_AUTH)
+    ENCLOS_GUARD_FAILF(rc, "the sealed store in %s was sealed by another enclos binary or TEE (the sealing key "
+                           "is bound to the measurement); use another --data directory",
+                       path);
+  ENCLOS_GUARD(rc);
   /* Auth. */
   enclos_jwt_config_default(&s->jwt);
   s->jwt.issuer = s->cfg.jwt_issuer;

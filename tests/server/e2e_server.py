@@ -101,7 +101,7 @@ with open(POLICY, "w") as f:
 CONFIG = os.path.join(TMP, "server.json")
 with open(CONFIG, "w") as f:
     json.dump({"workers": 2, "app_threads": 2, "handshake_timeout_ms": 3000, "request_timeout_ms": 3000,
-               "idle_timeout_ms": 20000, "max_body": 4 * 1024 * 1024, "max_connections": 3000,
+               "idle_timeout_ms": 300000, "max_body": 4 * 1024 * 1024, "max_connections": 3000,
                "jwt_issuer": "e2e-issuer", "admin_role": "admin"}, f)
 
 # ---- server process -------------------------------------------------------------------------------
