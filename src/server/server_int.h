@@ -197,7 +197,13 @@ typedef struct srv_req_view {
 } srv_req_view;
 srv_req_view *server__conn_view(srv_conn *c);
 
+/* Parses and checks a manifest for app \p name (docs/server.md, "Manifest") into \p a: policy,
+ * limits, canonical JSON, configuration tree and root (a->code_hash must be set). */
+ENCLOS_MUST_USE enclos_err server__manifest_parse(const char *name, const char *text, size_t len, srv_app *a);
+
 /* config.c */
+ENCLOS_MUST_USE enclos_err server__config_parse(const char *text, size_t n, const char *what,
+                                                enclos_server_config *cfg, enclos_server_config_file **holder);
 ENCLOS_MUST_USE enclos_err server__json_hex(enclos_buf *out, const uint8_t *p, size_t n);
 
 #endif
