@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of `enclos serve` on 127.0.0.1 (issue 8 acceptance 1 and 2).
 
-usage: e2e_server.py ENCLOS_BINARY EXAMPLES_DIR
+usage: e2e_server.py ENCLOS_BINARY EXAMPLES_DIR [PROBE_WASM]
 
 Starts the server on a free port (port 0, read back from --ready-file) with a JWKS of a
 P-256 key made here with the openssl command, then checks: management refused without a
@@ -26,6 +26,7 @@ import time
 
 ENCLOS = os.path.abspath(sys.argv[1])
 EXAMPLES = os.path.abspath(sys.argv[2])
+PROBE = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None  # tests/app/guest/probe.c
 TMP = tempfile.mkdtemp(prefix="enclos-e2e-")
 DATA = os.path.join(TMP, "data")
 POLICY = os.path.join(TMP, "policy.json")
@@ -353,6 +354,40 @@ def test_fuel():
           "enclos_http_request_duration_seconds_bucket" in metrics, "metrics count traps, calls and latency")
 
 
+def test_slow_app():
+    """A spinning app is cut off by its timeout and never stalls the event loops."""
+    if not PROBE or not os.path.exists(PROBE):
+        check(False, "tests/app/guest/probe.wasm not built")
+        return
+    m = manifest("probe", {"limits": {"fuel": 10 ** 11, "timeout_ms": 4000}})
+    rc, out, err = enclos("deploy", URL(), "probe", PROBE, "--manifest", m, tok=ADMIN)
+    check(rc == 0, "deploy probe (timeout 4 s)")
+    import threading
+    result = {}
+
+    def spin():
+        t = time.time()
+        result["r"] = request("POST", "/apps/probe/call/spin", b"[]")
+        result["t"] = time.time() - t
+
+    th = threading.Thread(target=spin)
+    th.start()
+    time.sleep(0.5)
+    t = time.time()
+    fast = [request("GET", "/healthz")[0] for _ in range(5)] + [request("POST", "/apps/echo/call/echo", b'["x"]')[0]]
+    dt = time.time() - t
+    th.join(120)
+    st, _, b = result.get("r", (0, {}, b""))
+    check(fast == [200] * 6 and dt < 3.5, f"other requests served while an app spins ({dt:.2f}s)")
+    check(st == 504 and is_json_error(b, "app_timeout") and result["t"] < 60, "spinning app -> 504 app_timeout")
+    st, _, b = request("POST", "/apps/probe/call/trap", b"[]")
+    check(st == 500 and is_json_error(b, "app_trap"), "trapping app -> 500 app_trap")
+    st, _, b = request("POST", "/apps/probe/call/add", b"[2, 3]")
+    check(st == 200 and json.loads(b) == [5], "probe add [2,3] -> [5]")
+    st, _, b = request("POST", "/apps/probe/call/add", b'["a", 3]')
+    check(st == 400 and is_json_error(b, "bad_arguments"), "arguments not fitting the signature -> 400")
+
+
 def test_invalid_uploads():
     for data, why in ((b"not wasm at all", "garbage"), (b"\0asm\x01\0\0\0\x01\x05", "truncated module"),
                       (open(ECHO, "rb").read()[:200], "cut-off echo.wasm")):
@@ -486,7 +521,7 @@ def main():
     start_server()
     log(f"server on port {PORT}")
     tests = [test_management_auth, test_deploy_and_call, test_sni_identity, test_replace, test_app_policy,
-             test_fuel, test_invalid_uploads, test_bad_http, test_slow_and_garbage, test_many_connections,
+             test_fuel, test_slow_app, test_invalid_uploads, test_bad_http, test_slow_and_garbage, test_many_connections,
              test_unload]
     for t in tests:
         log(f"--- {t.__name__}")
