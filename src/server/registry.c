@@ -69,10 +69,11 @@ static enclos_err mint(enclos_server *s, const srv_app *a, srv_identity **out) {
     o.config_root = s->runtime_root;
   }
   pthread_mutex_lock(&s->tee_lock);
-  rc = enclos_ratls_mint_leaf(s->tee, &o, NULL, NULL, &id->key, &id->cert);
+  rc = enclos_ratls_mint_leaf(s->tee, &o, s->ca_cert, s->ca_key, &id->key, &id->cert);
   pthread_mutex_unlock(&s->tee_lock);
   if (rc != ENCLOS_OK) goto cleanup;
-  ENCLOS_GUARD(enclos_tls_server_ctx(id->key, &id->cert, 1, &id->ctx));
+  enclos_x509 *chain[2] = {id->cert, s->ca_cert};
+  ENCLOS_GUARD(enclos_tls_server_ctx(id->key, chain, s->ca_cert ? 2 : 1, &id->ctx));
   if (!a) enclos_tls_ctx_set_sni(id->ctx, server__sni, s);
   *out = id;
   return ENCLOS_OK;

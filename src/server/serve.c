@@ -703,6 +703,7 @@ enclos_err enclos_server_new(const enclos_server_config *cfg, enclos_server **ou
     ENCLOS_GUARD_ENSUREF(s->access_log != NULL, ENCLOS_E_IO, "cannot open access log %s: %s", s->cfg.access_log,
                          strerror(errno));
   }
+  ENCLOS_GUARD(server__pki_boot(s));
   ENCLOS_GUARD(server__registry_boot(s));
   ENCLOS_GUARD(boot_apps(s));
   s->cfg.boot_app_count = 0;
@@ -813,6 +814,8 @@ void enclos_server_free(enclos_server *s) {
   server__registry_free(s);
   enclos_jwks_source_free(s->jwks);
   enclos_store_close(s->store);
+  enclos_pkey_free(s->ca_key);
+  enclos_x509_free(s->ca_cert);
   enclos_tee_free(s->tee);
   if (s->access_log && s->access_log != stderr) fclose(s->access_log);
   if (s->listen_fd >= 0) close(s->listen_fd);

@@ -111,15 +111,15 @@ SERVER = None
 PORT = None
 
 
-def start_server():
+def start_server(data=None, extra=()):
     global SERVER, PORT
     ready = os.path.join(TMP, "ready")
     if os.path.exists(ready):
         os.unlink(ready)
     errlog = open(os.path.join(TMP, "server.log"), "ab")
-    SERVER = subprocess.Popen([ENCLOS, "serve", "--config", CONFIG, "--listen", "127.0.0.1:0", "--data", DATA,
+    SERVER = subprocess.Popen([ENCLOS, "serve", "--config", CONFIG, "--listen", "127.0.0.1:0", "--data", data or DATA,
                                "--jwks", JWKS, "--ready-file", ready, "--access-log",
-                               os.path.join(TMP, "access.log")], stdout=errlog, stderr=errlog)
+                               os.path.join(TMP, "access.log")] + list(extra), stdout=errlog, stderr=errlog)
     deadline = time.time() + 120
     while time.time() < deadline:
         if os.path.exists(ready):
@@ -200,8 +200,8 @@ def raw(data, sni=None, timeout=60):
     return r
 
 
-def enclos(*args, tok=None):
-    cmd = [ENCLOS] + list(args) + ["--policy", POLICY]
+def enclos(*args, tok=None, policy=True):
+    cmd = [ENCLOS] + list(args) + (["--policy", POLICY] if policy else [])
     if tok:
         cmd += ["--token", tok]
     p = subprocess.run(cmd, capture_output=True, timeout=120)
@@ -516,6 +516,32 @@ def test_unload():
     check(request("DELETE", "/apps/echo")[0] == 401, "DELETE without a token -> 401")
 
 
+def test_dev_pki():
+    """--dev-pki: leaves issued by an intermediate CA generated in the TEE, signed by a
+    development root; clients pin the root."""
+    data = os.path.join(TMP, "data-pki")
+    start_server(data, ["--dev-pki", "--app", f"echo={ECHO}"])
+    root = os.path.join(data, "pki", "root", "root.crt")
+    sealed = os.path.join(data, "pki", "intermediate.sealed")
+    check(os.path.exists(root) and os.path.exists(sealed), "dev root and sealed intermediate created")
+    rc, out, err = enclos("call", URL(), "echo", "echo", "pki", "--roots", root)
+    check(rc == 0 and "pki" in out, "enclos call --roots verifies the chain to the dev root")
+    rc, out, err = enclos("call", URL(), "echo", "echo", "pki")
+    check(rc != 0 and "REFUSED" in err, "without --roots a CA-issued leaf is refused")
+    other = os.path.join(TMP, "other-root")
+    subprocess.run([ENCLOS, "ca", "init", other], capture_output=True)
+    rc, out, err = enclos("apps", URL(), "--roots", os.path.join(other, "root.crt"), tok=ADMIN)
+    check(rc != 0 and "REFUSED" in err, "a different root is refused")
+    rc, out, err = enclos("attest", URL(), "--nonce", "--roots", root)
+    check(rc == 0 and "fresh evidence" in out, "enclos attest --roots --nonce")
+    mtime = os.stat(sealed).st_mtime
+    check(stop_server() == 0, "dev-pki server: clean exit")
+    start_server(data, ["--dev-pki"])
+    rc, out, err = enclos("call", URL(), "echo", "echo", "again", "--roots", root)
+    check(rc == 0 and os.stat(sealed).st_mtime == mtime, "after a restart the sealed intermediate is reused")
+    check(stop_server() == 0, "dev-pki server: second clean exit")
+
+
 def main():
     log(f"work dir {TMP}")
     start_server()
@@ -545,6 +571,11 @@ def main():
     check(request("POST", "/apps/secure/call/echo", b'["x"]')[0] == 401, "app policy survives the restart")
     rc = stop_server()
     check(rc == 0, f"second SIGTERM: clean exit (status {rc})")
+    log("--- test_dev_pki")
+    try:
+        test_dev_pki()
+    except Exception as e:
+        check(False, f"test_dev_pki raised {type(e).__name__}: {e}")
     slog = server_log()
     check("AddressSanitizer" not in slog and "LeakSanitizer" not in slog and "runtime error" not in slog,
           "no sanitizer report in the server log")
