@@ -1,7 +1,8 @@
 /* echo: the function-call ABI (docs/apps.md, "Function calls"). The host copies the string
  * argument into guest memory through the exported cabi_realloc and calls
  * echo(ptr, len); the export returns a pointer to a (pointer, length) pair holding the JSON
- * result {"echo": <the argument as a JSON string>, "length": <bytes>}.
+ * result {"echo": <the argument as a JSON string>, "length": <bytes>}, declared a string with
+ * ENCLOS_RETURNS_STRING so the host returns it as a JSON string.
  * As a command (`enclos run echo.wasm < in`), main() does the same with stdin. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <enclos.h>
 
 ENCLOS_DEFINE_CABI_REALLOC()
+ENCLOS_RETURNS_STRING("echo")
 
 static char *out_buf;
 static size_t out_len, out_cap;

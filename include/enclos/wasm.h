@@ -248,6 +248,49 @@ ENCLOS_MUST_USE enclos_err enclos_wasm_call(enclos_wasm_store *s, enclos_wasm_ex
                                             const enclos_wasm_val *args, size_t nargs,
                                             enclos_wasm_val *results, size_t nresults);
 
+/* ---- Snapshots: fresh instances per call -------------------------------------------- */
+
+/**
+ * An immutable copy of an instance's state after initialisation: its own (not imported)
+ * memory, globals and tables, and which segments were dropped. Taken once (for example after
+ * the start function and a reactor's `_initialize`), it serves any number of instances in any
+ * number of stores and threads. Objects the instance imported are not part of it.
+ *
+ * Memory: with guard pages (enclos_wasm_limits.guard_pages) the image lives in a sealed memfd
+ * that each instance maps copy-on-write over the start of its reservation; a restore drops the
+ * instance's private pages (madvise MADV_DONTNEED), so its cost depends on the pages the call
+ * touched, not on the memory size. Without guard pages (or without memfd) a restore copies the
+ * image (cost proportional to the memory size).
+ */
+typedef struct enclos_wasm_snapshot enclos_wasm_snapshot;
+
+/** Captures \p inst's state. ENCLOS_E_UNSUPPORTED when a table holds a non-null externref or
+ *  a function of another instance (neither can be re-created in another store). */
+ENCLOS_MUST_USE enclos_err enclos_wasm_snapshot_take(const enclos_wasm_instance *inst,
+                                                     enclos_wasm_snapshot **out);
+/** Frees a snapshot. Instances restored from it must be gone (or never restored again). */
+void enclos_wasm_snapshot_free(enclos_wasm_snapshot *snap);
+/** Bytes of linear memory in the snapshot. */
+size_t enclos_wasm_snapshot_memory_size(const enclos_wasm_snapshot *snap);
+
+/**
+ * Links \p m (the snapshot's module) against \p imp in store \p s and creates an instance whose
+ * state is the snapshot's. No segment is applied and the start function does not run: they ran
+ * before the snapshot was taken.
+ */
+ENCLOS_MUST_USE enclos_err enclos_wasm_instantiate_snapshot(enclos_wasm_store *s,
+                                                            const enclos_wasm_module *m,
+                                                            const enclos_wasm_imports *imp,
+                                                            const enclos_wasm_snapshot *snap,
+                                                            enclos_wasm_instance **out);
+/**
+ * Returns \p inst (an instance of the snapshot's module) to the snapshot's state: memory
+ * contents and size, globals, table sizes and elements, dropped segments. Not while a call
+ * runs in the instance's store.
+ */
+ENCLOS_MUST_USE enclos_err enclos_wasm_snapshot_restore(enclos_wasm_instance *inst,
+                                                        const enclos_wasm_snapshot *snap);
+
 /** Trap kinds; messages are the spec test suite's wording. */
 #define ENCLOS_WASM_TRAPS(X)                                                        \
   X(NONE, "no trap")                                                                \

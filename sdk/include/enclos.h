@@ -5,7 +5,7 @@
  *
  * What an app can use:
  *  - WASI preview 1 through wasi-libc as usual (stdio, files under preopens, clocks, random).
- *  - The `enclos` host module declared below (logging and crypto; storage, keystore, egress and
+ *  - The `enclos` host module declared below (logging, crypto, storage; keystore, egress and
  *    attestation follow). ABI and error codes: docs/apps.md, "Host API".
  *  - The function-call ABI: export functions with ENCLOS_EXPORT("name") and export
  *    `cabi_realloc` (ENCLOS_DEFINE_CABI_REALLOC below) so the host can copy strings and bytes in.
@@ -35,6 +35,7 @@ extern "C" {
 #define ENCLOS_EUNSUPPORTED 4 /* not available in this host (or not permitted by the manifest) */
 #define ENCLOS_EFAULT 5      /* a pointer/length lies outside the app's memory */
 #define ENCLOS_EINTERNAL 6   /* the host failed */
+#define ENCLOS_ENOTFOUND 7   /* kv: no such key */
 
 /* Log levels (match the host's: error, warn, info, debug). */
 #define ENCLOS_LOG_ERROR 0
@@ -92,6 +93,27 @@ int32_t enclos_verify(const void *pub, size_t pub_len, const void *msg, size_t m
 /* Fills out with cryptographically secure random bytes; returns len. */
 ENCLOS_IMPORT("random") int32_t enclos_random(void *out, size_t len);
 
+/* Storage: the app's own table in the sealed store (docs/apps.md, "Storage"). Keys are
+ * 1..1024 bytes; values up to 16 MiB. -ENCLOS_EUNSUPPORTED when the host gives the app no store. */
+
+/* Copies the value of key into out when it fits (size <= cap); returns the value's size either
+ * way (call again with a larger buffer when it is > cap), or -ENCLOS_ENOTFOUND. */
+ENCLOS_IMPORT("kv_get")
+int32_t enclos_kv_get(const void *key, size_t key_len, void *out, size_t cap);
+
+/* Creates or replaces key; 0, or -ENCLOS_ESPACE when the value is too large or the app's quota
+ * is exhausted. */
+ENCLOS_IMPORT("kv_put")
+int32_t enclos_kv_put(const void *key, size_t key_len, const void *val, size_t val_len);
+
+/* Deletes key; 0 or -ENCLOS_ENOTFOUND. */
+ENCLOS_IMPORT("kv_delete") int32_t enclos_kv_delete(const void *key, size_t key_len);
+
+/* Lists the keys that start with prefix, in bytewise order, as records (u32 little-endian key
+ * length, key bytes); copies them into out when they fit and returns their total size. */
+ENCLOS_IMPORT("kv_list")
+int32_t enclos_kv_list(const void *prefix, size_t prefix_len, void *out, size_t cap);
+
 /* Small helpers. */
 static inline void enclos_log_str(int32_t level, const char *msg) {
   enclos_log(level, msg, strlen(msg));
@@ -109,6 +131,18 @@ static inline void enclos_log_str(int32_t level, const char *msg) {
     if (!p) __builtin_trap();                                                              \
     return p;                                                                              \
   }
+
+/* Declares that export `name` returns a string (or bytes): its i32 result points to an
+ * enclos_result. Without the declaration an i32 result is returned as a JSON number. Put it at
+ * file scope, once per export, e.g. ENCLOS_RETURNS_STRING("echo"). It exports a marker
+ * function "enclos.returns.string.<name>" that the host reads when it loads the app. */
+#define ENCLOS__CAT2(a, b) a##b
+#define ENCLOS__CAT(a, b) ENCLOS__CAT2(a, b)
+#define ENCLOS__MARKER(kind, name, id)                                                     \
+  void ENCLOS__CAT(enclos__returns_, id)(void);                                            \
+  ENCLOS_EXPORT("enclos.returns." kind "." name) void ENCLOS__CAT(enclos__returns_, id)(void) {}
+#define ENCLOS_RETURNS_STRING(name) ENCLOS__MARKER("string", name, __COUNTER__)
+#define ENCLOS_RETURNS_BYTES(name) ENCLOS__MARKER("bytes", name, __COUNTER__)
 
 /* A string or bytes result of the function-call ABI: the export returns a pointer to this
  * (pointer, length) pair, which must stay valid until the call returns to the host. */

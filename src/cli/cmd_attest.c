@@ -1,4 +1,5 @@
-/* cmd_attest.c: `enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json]`.
+/* cmd_attest.c: `enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json]
+ * [--collateral DIR]... [--fetch [--cache DIR]]`.
  * Connects, verifies the peer's RA-TLS chain (and with --nonce, fresh evidence bound to this
  * TLS session), applies the policy, prints what was attested. Exit 0 only when all holds. */
 #include <netdb.h>
@@ -117,16 +118,22 @@ static void print_result(const enclos_verify_result *r, bool fresh, bool json) {
 }
 
 int cli_cmd_attest(int argc, char **argv) {
+  static const char usage[] =
+      "usage: enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json] " CLI_HW_USAGE;
   const char *url = NULL, *policy_path = NULL;
   bool want_nonce = false, json = false;
+  cli_hw_source hw = {0};
   for (int i = 1; i < argc; i++) {
+    int h = cli_hw_source_arg(&hw, argc, argv, &i);
+    if (h < 0) return cli_usage_error("attest", "%s", usage);
+    if (h > 0) continue;
     if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) policy_path = argv[++i];
     else if (strcmp(argv[i], "--nonce") == 0) want_nonce = true;
     else if (strcmp(argv[i], "--json") == 0) json = true;
     else if (!url && strncmp(argv[i], "https://", 8) == 0) url = argv[i];
-    else return cli_usage_error("attest", "usage: enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json]");
+    else return cli_usage_error("attest", "%s", usage);
   }
-  if (!url) return cli_usage_error("attest", "usage: enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json]");
+  if (!url) return cli_usage_error("attest", "%s", usage);
   char host[256], port[16];
   const char *hp = url + 8, *colon = strrchr(hp, ':');
   size_t hl = colon ? (size_t)(colon - hp) : strcspn(hp, "/");
@@ -158,6 +165,10 @@ int cli_cmd_attest(int argc, char **argv) {
     goto done;
   }
   enclos_verify_opts vo = {.policy = policy};
+  if (cli_hw_source_apply(&hw, &vo, enclos_time_now()) != ENCLOS_OK) {
+    status = refuse(json, "collateral");
+    goto done;
+  }
   enclos_verify_result r;
   if (enclos_verify_chain(chain, n, &vo, &r) != ENCLOS_OK) {
     status = refuse(json, "certificate evidence");
@@ -194,5 +205,6 @@ done:
   enclos_tls_ctx_free(ctx);
   if (fd >= 0) close(fd);
   enclos_policy_free(policy);
+  cli_hw_source_free(&hw);
   return status;
 }

@@ -162,7 +162,17 @@ int cli_cmd_run(int argc, char **argv) {
   if (res.trapped) {
     fprintf(stderr, "enclos run: %s: wasm trap: %s\n  in function %u", path,
             enclos_wasm_trap_message(res.trap.kind), res.trap.func_index);
-    if (fname[0]) fprintf(stderr, " (%s)", fname);
+    if (fname[0]) {
+      /* The name comes from the module (name section or export): print it escaped so a
+       * hostile module cannot write control sequences to the operator's terminal. */
+      fputs(" (", stderr);
+      for (const char *p = fname; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\') fputc(ch, stderr);
+        else fprintf(stderr, "\\x%02x", ch);
+      }
+      fputc(')', stderr);
+    }
     fprintf(stderr, " at code offset 0x%x\n", res.trap.code_offset);
     status = RUN_EXIT_TRAP;
     goto done;

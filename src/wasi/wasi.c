@@ -136,8 +136,20 @@ typedef struct wasi_fd {
   const enclos_wasi_fs_ops *ops; /* FD_FS */
   void *fs;
   void *h;
-  char *preopen; /* guest name when this is a preopened directory */
+  const char *preopen; /* guest name when this is a preopened directory (owned by pre[]) */
+  bool root;           /* a preopen's root handle: owned by pre[], not closed with the fd */
 } wasi_fd;
+
+#define WASI_MAX_PREOPENS 64u
+
+/* A preopen as configured: re-created at its descriptor by enclos_wasi_reset. */
+typedef struct wasi_preopen {
+  const enclos_wasi_fs_ops *ops;
+  void *fs;
+  void *root;
+  char *name;
+  uint32_t fd;
+} wasi_preopen;
 
 struct enclos_wasi {
   char **argv;
@@ -152,14 +164,16 @@ struct enclos_wasi {
   size_t cap_max[3];
   bool exited;
   uint32_t exit_code;
+  wasi_fd stdio[3]; /* fds 0-2 as configured (restored by reset) */
+  wasi_preopen pre[WASI_MAX_PREOPENS];
+  uint32_t npre;
   enclos_wasi_iov iovs[ENCLOS_WASI_MAX_IOVS];
   char path[ENCLOS_WASI_MAX_PATH + 1];
   char path2[ENCLOS_WASI_MAX_PATH + 1];
 };
 
 static void fd_release(wasi_fd *f) {
-  if (f->kind == FD_FS && f->ops->close) f->ops->close(f->fs, f->h);
-  enclos_free(f->preopen);
+  if (f->kind == FD_FS && !f->root && f->ops->close) f->ops->close(f->fs, f->h);
   memset(f, 0, sizeof(*f));
 }
 
@@ -188,7 +202,10 @@ enclos_err enclos_wasi_new(enclos_wasi **out) {
     enclos_free(w);
     ENCLOS_FAILF(ENCLOS_E_NOMEM, "wasi descriptor table");
   }
-  for (uint32_t i = 0; i < 3; i++) set_host_stdio(&w->fds[i], i, (int)i);
+  for (uint32_t i = 0; i < 3; i++) {
+    set_host_stdio(&w->fds[i], i, (int)i);
+    w->stdio[i] = w->fds[i];
+  }
   *out = w;
   return ENCLOS_OK;
 }
@@ -201,6 +218,10 @@ static void free_strv(char **v, size_t n) {
 void enclos_wasi_free(enclos_wasi *w) {
   if (!w) return;
   for (uint32_t i = 0; i < w->nfds; i++) fd_release(&w->fds[i]);
+  for (uint32_t i = 0; i < w->npre; i++) {
+    if (w->pre[i].ops->close) w->pre[i].ops->close(w->pre[i].fs, w->pre[i].root);
+    enclos_free(w->pre[i].name);
+  }
   enclos_free(w->fds);
   free_strv(w->argv, w->argc);
   free_strv(w->env, w->envc);
@@ -260,6 +281,7 @@ enclos_err enclos_wasi_stdio_host(enclos_wasi *w, uint32_t fd, int host_fd) {
                  host_fd);
   fd_release(&w->fds[fd]);
   set_host_stdio(&w->fds[fd], fd, host_fd);
+  w->stdio[fd] = w->fds[fd];
   return ENCLOS_OK;
 }
 
@@ -279,6 +301,7 @@ enclos_err enclos_wasi_stdin_buffer(enclos_wasi *w, const void *data, size_t siz
   w->fds[0].kind = FD_STDIN_BUF;
   w->fds[0].rights = RIGHTS_STDIO & ~R_FD_WRITE;
   w->fds[0].filetype = ENCLOS_WASI_FILETYPE_UNKNOWN;
+  w->stdio[0] = w->fds[0];
   return ENCLOS_OK;
 }
 
@@ -292,6 +315,7 @@ enclos_err enclos_wasi_stdio_capture(enclos_wasi *w, uint32_t fd, size_t max) {
   w->fds[fd].capture = (int)fd;
   w->fds[fd].rights = RIGHTS_STDIO & ~R_FD_READ;
   w->fds[fd].filetype = ENCLOS_WASI_FILETYPE_UNKNOWN;
+  w->stdio[fd] = w->fds[fd];
   return ENCLOS_OK;
 }
 
@@ -322,6 +346,19 @@ static uint16_t fd_alloc(enclos_wasi *w, uint32_t *out) {
   return 0;
 }
 
+static void set_preopen_fd(wasi_fd *f, const wasi_preopen *p) {
+  memset(f, 0, sizeof(*f));
+  f->kind = FD_FS;
+  f->filetype = ENCLOS_WASI_FILETYPE_DIRECTORY;
+  f->rights = RIGHTS_DIR;
+  f->inheriting = RIGHTS_DIR | RIGHTS_FILE;
+  f->ops = p->ops;
+  f->fs = p->fs;
+  f->h = p->root;
+  f->preopen = p->name;
+  f->root = true;
+}
+
 enclos_err enclos_wasi_preopen_fs(enclos_wasi *w, const enclos_wasi_fs_ops *ops, void *fs,
                                   void *root, const char *guest_path) {
   ENCLOS_ENSURE_REF(w);
@@ -329,6 +366,8 @@ enclos_err enclos_wasi_preopen_fs(enclos_wasi *w, const enclos_wasi_fs_ops *ops,
   ENCLOS_ENSURE_REF(guest_path);
   ENCLOS_ENSUREF(strlen(guest_path) > 0 && strlen(guest_path) <= ENCLOS_WASI_MAX_PATH,
                  ENCLOS_E_INVAL, "guest path \"%s\"", guest_path);
+  ENCLOS_ENSUREF(w->npre < WASI_MAX_PREOPENS, ENCLOS_E_LIMIT, "more than %u preopens",
+                 WASI_MAX_PREOPENS);
   char *name = enclos_strdup(guest_path);
   ENCLOS_ENSUREF(name, ENCLOS_E_NOMEM, "preopen name");
   uint32_t fd;
@@ -338,15 +377,30 @@ enclos_err enclos_wasi_preopen_fs(enclos_wasi *w, const enclos_wasi_fs_ops *ops,
     ENCLOS_FAILF(ENCLOS_E_LIMIT, "no descriptor for preopen \"%s\" (wasi errno %u)", guest_path,
                  e);
   }
-  wasi_fd *f = &w->fds[fd];
-  f->kind = FD_FS;
-  f->filetype = ENCLOS_WASI_FILETYPE_DIRECTORY;
-  f->rights = RIGHTS_DIR;
-  f->inheriting = RIGHTS_DIR | RIGHTS_FILE;
-  f->ops = ops;
-  f->fs = fs;
-  f->h = root;
-  f->preopen = name;
+  wasi_preopen *p = &w->pre[w->npre++];
+  p->ops = ops;
+  p->fs = fs;
+  p->root = root;
+  p->name = name;
+  p->fd = fd;
+  set_preopen_fd(&w->fds[fd], p);
+  return ENCLOS_OK;
+}
+
+enclos_err enclos_wasi_reset(enclos_wasi *w) {
+  ENCLOS_ENSURE_REF(w);
+  for (uint32_t i = 0; i < w->nfds; i++) fd_release(&w->fds[i]);
+  for (uint32_t i = 0; i < 3; i++) w->fds[i] = w->stdio[i];
+  for (uint32_t i = 0; i < w->npre; i++) set_preopen_fd(&w->fds[w->pre[i].fd], &w->pre[i]);
+  free_strv(w->env, w->envc);
+  w->env = NULL;
+  w->envc = 0;
+  enclos_free(w->stdin_data);
+  w->stdin_data = NULL;
+  w->stdin_size = w->stdin_pos = 0;
+  for (int i = 1; i < 3; i++) enclos_buf_reset(&w->cap[i]);
+  w->exited = false;
+  w->exit_code = 0;
   return ENCLOS_OK;
 }
 

@@ -63,6 +63,8 @@ typedef struct comp {
   size_t last_dst; /* code index of the dst operand of the last value-producing op, 0 = none */
   size_t last_start;
   size_t instr_off; /* byte offset of the instruction being compiled */
+  wpcmap *map;      /* code index -> instr_off, for trap offsets */
+  uint32_t nmap, capmap;
   enclos_err oom;
   enclos_wasm_type single[8]; /* storage for one-value block types */
 } comp;
@@ -90,11 +92,32 @@ static void put(comp *c, uint32_t w) {
   c->code[c->len++] = w;
 }
 
+/* Notes that the code from here on comes from the instruction at c->instr_off (entries past
+ * the end are from code that was taken back, as when a compare fuses with its branch). */
+static void map_note(comp *c) {
+  while (c->nmap && c->map[c->nmap - 1].pc >= c->len) c->nmap--;
+  if (c->nmap && c->map[c->nmap - 1].off == c->instr_off) return;
+  if (c->nmap == c->capmap) {
+    uint32_t ncap = c->capmap ? c->capmap * 2 : 64;
+    wpcmap *n = enclos_realloc(c->map, ncap * sizeof(*n));
+    if (!n) {
+      c->oom = ENCLOS_E_NOMEM;
+      return;
+    }
+    c->map = n;
+    c->capmap = ncap;
+  }
+  c->map[c->nmap].pc = (uint32_t)c->len;
+  c->map[c->nmap].off = (uint32_t)c->instr_off;
+  c->nmap++;
+}
+
 /* Starts an instruction: returns false in unreachable code, where nothing is emitted. */
 static bool op(comp *c, uint32_t o) {
   c->last_dst = 0;
   if (!live(c)) return false;
   c->last_start = c->len;
+  map_note(c);
   put(c, o);
   return true;
 }
@@ -158,6 +181,15 @@ static enclos_err pop(comp *c, uint8_t want, vent *out) {
 
 /* Emits code that puts entry \p e (at stack position pos) into slot \p dst. */
 static void move_to(comp *c, const vent *e, uint32_t dst) {
+  if (e->type == 0x7b) { /* v128: both halves (simd.c); never a pending constant */
+    if (e->slot != dst && op(c, WOP_SIMD)) {
+      put(c, 5);
+      put(c, WSIMD_COPY);
+      put(c, dst);
+      put(c, e->slot);
+    }
+    return;
+  }
   if (e->kind == VK_CONST) {
     if (e->type == 0x7f || e->type == 0x7d || e->imm <= UINT32_MAX) {
       if (op(c, WOP_CONST32)) {
@@ -219,8 +251,8 @@ static enclos_err read_blocktype(comp *c, uint32_t *np, uint32_t *nr,
     *r = NULL;
   } else if (bt < 0) {
     uint8_t t = (uint8_t)(bt & 0x7f);
-    CENSURE(c, t != 0x7b, ENCLOS_E_UNSUPPORTED, "SIMD not supported yet (v128 block type)");
-    CENSURE(c, is_num(t) || is_ref(t), ENCLOS_E_MALFORMED, "malformed value type 0x%02x", t);
+    CENSURE(c, is_num(t) || t == 0x7b || is_ref(t), ENCLOS_E_MALFORMED,
+            "malformed value type 0x%02x", t);
     /* A one-value result type: keep it in a small per-depth pool. */
     uint32_t k = c->ncs % 8;
     c->single[k] = (enclos_wasm_type)t;
@@ -346,7 +378,8 @@ static void branch_copies(comp *c, const ctl *f) {
       if (e.kind == VK_CONST || e.slot != s) move_to(c, &e, s);
     }
     for (uint32_t k = 0; k < n; k++) {
-      vent e = {.type = 1, .kind = VK_SLOT, .slot = canon(c, c->nvs - n + k)};
+      vent e = {.type = c->vs[c->nvs - n + k].type, .kind = VK_SLOT,
+                .slot = canon(c, c->nvs - n + k)};
       move_to(c, &e, base + k);
     }
     return;
@@ -633,6 +666,8 @@ static enclos_err call_common(comp *c, const enclos_wasm_functype *t, uint32_t w
   return ENCLOS_OK;
 }
 
+#include "simd_compile.inc"
+
 static enclos_err instr(comp *c, uint8_t b0, bool *done) {
   enclos_wasm_module *m = c->m;
   vent a, b, d;
@@ -897,15 +932,17 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
       CENSURE(c, n == 1, ENCLOS_E_INVALID, "invalid result arity for select");
       uint8_t vt;
       ENCLOS_TRY(rd_u8(c, &vt));
-      CENSURE(c, vt != 0x7b, ENCLOS_E_UNSUPPORTED, "SIMD not supported yet (select v128)");
-      CENSURE(c, is_num(vt) || is_ref(vt), ENCLOS_E_MALFORMED, "malformed value type 0x%02x", vt);
+      CENSURE(c, is_num(vt) || vt == 0x7b || is_ref(vt), ENCLOS_E_MALFORMED,
+              "malformed value type 0x%02x", vt);
       t = vt;
     }
     ENCLOS_TRY(pop(c, 0x7f, &d));
     ENCLOS_TRY(pop(c, t, &b));
     ENCLOS_TRY(pop(c, t, &a));
     if (!t) {
-      CENSURE(c, (!a.type || is_num(a.type)) && (!b.type || is_num(b.type)), ENCLOS_E_INVALID,
+      /* §3.3.4: select without a type takes numeric or vector operands. */
+      CENSURE(c, (!a.type || is_num(a.type) || a.type == 0x7b) &&
+                     (!b.type || is_num(b.type) || b.type == 0x7b), ENCLOS_E_INVALID,
               "type mismatch (select without type needs numeric operands)");
       CENSURE(c, !a.type || !b.type || a.type == b.type, ENCLOS_E_INVALID,
               "type mismatch (select operands %s and %s)", wasm__type_name(a.type),
@@ -915,7 +952,17 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
     uint32_t pos = c->nvs;
     uint32_t sa = use(c, &a, pos), sb = use(c, &b, pos + 1), sd = use(c, &d, pos + 2);
     ENCLOS_TRY(push_result(c, t, &dst));
-    if (op(c, WOP_SELECT)) {
+    if (t == 0x7b) {
+      if (op(c, WOP_SIMD)) {
+        put(c, 7);
+        put(c, WSIMD_SELECT);
+        put(c, dst);
+        c->last_dst = c->len - 1;
+        put(c, sa);
+        put(c, sb);
+        put(c, sd);
+      }
+    } else if (op(c, WOP_SELECT)) {
       put(c, dst);
       c->last_dst = c->len - 1;
       put(c, sd);
@@ -938,7 +985,15 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
     ENCLOS_TRY(rd_u32(c, &x));
     CENSURE(c, x < m->nglobals, ENCLOS_E_INVALID, "unknown global %u", x);
     ENCLOS_TRY(push_result(c, (uint8_t)m->globals[x].type, &dst));
-    if (op(c, WOP_GLOBAL_GET)) {
+    if (m->globals[x].type == ENCLOS_WASM_V128) {
+      if (op(c, WOP_SIMD)) {
+        put(c, 5);
+        put(c, WSIMD_GLOBAL_GET);
+        put(c, dst);
+        c->last_dst = c->len - 1;
+        put(c, x);
+      }
+    } else if (op(c, WOP_GLOBAL_GET)) {
       put(c, dst);
       c->last_dst = c->len - 1;
       put(c, x);
@@ -951,7 +1006,14 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
     ENCLOS_TRY(pop(c, (uint8_t)m->globals[x].type, &a));
     {
       uint32_t s = use(c, &a, c->nvs);
-      if (op(c, WOP_GLOBAL_SET)) {
+      if (m->globals[x].type == ENCLOS_WASM_V128) {
+        if (op(c, WOP_SIMD)) {
+          put(c, 5);
+          put(c, WSIMD_GLOBAL_SET);
+          put(c, s);
+          put(c, x);
+        }
+      } else if (op(c, WOP_GLOBAL_SET)) {
         put(c, x);
         put(c, s);
       }
@@ -1182,14 +1244,17 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
     return ENCLOS_OK;
   }
   }
-  if (b0 == 0xfd) CFAIL(c, ENCLOS_E_UNSUPPORTED, "SIMD not supported yet (opcode 0xfd)");
+  if (b0 == 0xfd) return simd_instr(c);
   CFAIL(c, ENCLOS_E_MALFORMED, "illegal opcode 0x%02x", b0);
 }
 
 /* ---- 5. Entry point ------------------------------------------------------------------------ */
 
 void wasm__code_free(wcode *c) {
-  if (c) enclos_free(c->code);
+  if (c) {
+    enclos_free(c->code);
+    enclos_free(c->map);
+  }
 }
 
 enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body,
@@ -1216,9 +1281,7 @@ enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body
       ENCLOS_GUARD_FAILF(ENCLOS_E_MALFORMED, "code section, offset 0x%zx: too many locals (%llu)",
                          c.instr_off, (unsigned long long)total);
     ENCLOS_GUARD(rd_u8(&c, &t));
-    if (t == 0x7b)
-      ENCLOS_GUARD_FAILF(ENCLOS_E_UNSUPPORTED, "code section, offset 0x%zx: SIMD not supported yet (v128 local)", c.instr_off);
-    if (!is_num(t) && !is_ref(t))
+    if (!is_num(t) && t != 0x7b && !is_ref(t))
       ENCLOS_GUARD_FAILF(ENCLOS_E_MALFORMED, "code section, offset 0x%zx: malformed value type 0x%02x", c.instr_off, t);
     enclos_wasm_type *nl = enclos_realloc(c.ltypes, (size_t)(total + 1) * sizeof(*nl));
     if (!nl) ENCLOS_GUARD_FAILF(ENCLOS_E_NOMEM, "out of memory");
@@ -1230,9 +1293,11 @@ enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body
   c.nvs = 0;
   c.max_height = 0;
   ENCLOS_GUARD(push_ctl(&c, CK_FUNC, 0, ft->nresults, NULL, ft->results));
+  c.instr_off = enclos_rd_offset(&c.r); /* entry code belongs to the first instruction */
   op(&c, WOP_FUEL);
   c.fuel_pos = c.len;
   put(&c, 0);
+  simd_zero_locals(&c, ft->nparams);
   bool done = false;
   while (!done) {
     uint8_t b0;
@@ -1255,7 +1320,11 @@ enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body
   out->nlocals = c.nlocals;
   out->frame_slots = c.nlocals + c.max_height + ft->nresults + 1;
   out->body_offset = body_offset;
+  out->map = c.map;
+  out->nmap = c.nmap;
+  c.map = NULL;
 cleanup:
+  enclos_free(c.map);
   enclos_free(c.code);
   enclos_free(c.vs);
   enclos_free(c.cs);

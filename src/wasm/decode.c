@@ -82,10 +82,9 @@ static enclos_err rd_valtype(wdec *d, enclos_wasm_type *out) {
   uint8_t b;
   ENCLOS_TRY(rd_u8(d, &b));
   switch (b) {
-  case 0x7f: case 0x7e: case 0x7d: case 0x7c: case 0x70: case 0x6f:
+  case 0x7f: case 0x7e: case 0x7d: case 0x7c: case 0x7b: case 0x70: case 0x6f:
     *out = (enclos_wasm_type)b;
     return ENCLOS_OK;
-  case 0x7b: DFAIL(d, ENCLOS_E_UNSUPPORTED, "SIMD not supported yet (v128 value type)");
   default: DFAIL(d, ENCLOS_E_MALFORMED, "malformed value type 0x%02x", b);
   }
 }
@@ -192,6 +191,7 @@ static enclos_err rd_const(wdec *d, enclos_wasm_type want, wconst *c) {
   ENCLOS_TRY(rd_u8(d, &op));
   c->op = op;
   c->val = 0;
+  c->hi = 0;
   switch (op) {
   case 0x41: {
     int64_t v;
@@ -247,7 +247,16 @@ static enclos_err rd_const(wdec *d, enclos_wasm_type want, wconst *c) {
     break;
   }
   case 0x0b: DFAIL(d, ENCLOS_E_INVALID, "type mismatch (empty constant expression)");
-  case 0xfd: DFAIL(d, ENCLOS_E_UNSUPPORTED, "SIMD not supported yet (v128.const)");
+  case 0xfd: { /* only v128.const (0xfd 12, 16 bytes) is constant (§3.3.10) */
+    uint32_t sub;
+    ENCLOS_TRY(rd_u32(d, &sub));
+    DENSURE(d, sub == 12, ENCLOS_E_INVALID, "constant expression required (opcode 0xfd %u)", sub);
+    enclos_err rc = enclos_rd_u64le(&d->r, &c->val);
+    if (!rc) rc = enclos_rd_u64le(&d->r, &c->hi);
+    if (rc) return rd_fail(d, rc);
+    got = ENCLOS_WASM_V128;
+    break;
+  }
   default:
     DENSURE(d, !illegal_op(op), ENCLOS_E_MALFORMED, "illegal opcode 0x%02x", op);
     DFAIL(d, ENCLOS_E_INVALID, "constant expression required (opcode 0x%02x)", op);
@@ -595,11 +604,73 @@ static enclos_err sec_data(wdec *d) {
   return ENCLOS_OK;
 }
 
+/* The name section's function names (appendix §7.4.3, subsection id 1: a name map, a vector
+ * of (funcidx, name) in strictly increasing index order). Only read for trap reports. */
+static enclos_err name_section(wdec *d) {
+  enclos_wasm_module *m = d->m;
+  uint8_t prev_id = 0;
+  bool first = true;
+  while (!enclos_rd_eof(&d->r)) {
+    uint8_t id;
+    uint32_t size;
+    enclos_reader sub;
+    ENCLOS_TRY(rd_u8(d, &id));
+    ENCLOS_TRY(rd_u32(d, &size));
+    DENSURE(d, first || id > prev_id, ENCLOS_E_MALFORMED, "name subsections out of order");
+    DENSURE(d, size <= enclos_rd_remaining(&d->r), ENCLOS_E_MALFORMED, "unexpected end");
+    first = false;
+    prev_id = id;
+    ENCLOS_TRY(enclos_rd_sub(&d->r, size, &sub));
+    if (id != 1) continue;
+    wdec sd = {.r = sub, .sec = d->sec, .m = m};
+    uint32_t n;
+    ENCLOS_TRY(rd_count(&sd, WASM_MAX_FUNC_NAMES, "function names", &n));
+    /* each entry takes at least 2 bytes: no allocation larger than the input allows */
+    DENSURE(&sd, n <= enclos_rd_remaining(&sd.r) / 2, ENCLOS_E_MALFORMED, "unexpected end");
+    m->fnames = enclos_calloc(n ? n : 1, sizeof(*m->fnames));
+    ENCLOS_ENSURE(m->fnames, ENCLOS_E_NOMEM);
+    for (uint32_t i = 0; i < n; i++) {
+      ENCLOS_TRY(rd_u32(&sd, &m->fnames[i].index));
+      DENSURE(&sd, i == 0 || m->fnames[i].index > m->fnames[i - 1].index, ENCLOS_E_MALFORMED,
+              "function names out of order");
+      ENCLOS_TRY(rd_name(&sd, &m->fnames[i].name));
+      m->nfnames = i + 1;
+    }
+    DENSURE(&sd, enclos_rd_eof(&sd.r), ENCLOS_E_MALFORMED, "name subsection size mismatch");
+  }
+  return ENCLOS_OK;
+}
+
+enclos_wasm_name wasm__func_name(const enclos_wasm_module *m, uint32_t index) {
+  uint32_t lo = 0, hi = m->nfnames;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (m->fnames[mid].index == index) return m->fnames[mid].name;
+    if (m->fnames[mid].index < index) lo = mid + 1;
+    else hi = mid;
+  }
+  return (enclos_wasm_name){NULL, 0};
+}
+
 static enclos_err sec_custom(wdec *d) {
   enclos_wasm_module *m = d->m;
   wcustom c;
   ENCLOS_TRY(rd_name(d, &c.name));
   c.size = enclos_rd_remaining(&d->r);
+  if (c.name.len == 4 && memcmp(c.name.data, "name", 4) == 0 && !m->fnames) {
+    /* A custom section never makes a module invalid (§5.5.3): a malformed name section is
+     * ignored as a whole (appendix §7.4). */
+    wdec nd = {.sec = "name custom", .m = m};
+    enclos_reader peek = d->r; /* the payload is also kept as a whole below */
+    ENCLOS_TRY(enclos_rd_sub(&peek, c.size, &nd.r));
+    enclos_err rc = name_section(&nd);
+    if (rc == ENCLOS_E_NOMEM) return rc;
+    if (rc != ENCLOS_OK) {
+      enclos_free(m->fnames);
+      m->fnames = NULL;
+      m->nfnames = 0;
+    }
+  }
   ENCLOS_TRY(enclos_rd_bytes(&d->r, c.size, &c.data));
   DENSURE(d, m->ncustoms < WASM_MAX_CUSTOM, ENCLOS_E_LIMIT, "too many custom sections");
   ENCLOS_TRY(grow((void **)&m->customs, m->ncustoms + 1, sizeof(c)));
@@ -744,6 +815,7 @@ static void module_destroy(enclos_wasm_module *m) {
   enclos_free(m->codes);
   enclos_free(m->declared);
   enclos_free(m->customs);
+  enclos_free(m->fnames);
   enclos_free(m->bytes);
   enclos_free(m);
 }

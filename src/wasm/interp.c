@@ -103,17 +103,28 @@ static uint64_t sat_i64_u(double d) {
 
 /* ---- 2. Host calls ---------------------------------------------------------------------- */
 
-static void slot_to_val(enclos_wasm_type t, uint64_t s, enclos_wasm_val *v) {
+/* Slot \p x of \p fp as a value; a v128's high half is hd slots further (simd.c). */
+static void slot_to_val(enclos_wasm_type t, const uint64_t *fp, size_t hd, uint32_t x,
+                        enclos_wasm_val *v) {
+  uint64_t s = fp[x];
   memset(v, 0, sizeof(*v));
   v->type = t;
   if (t == ENCLOS_WASM_FUNCREF || t == ENCLOS_WASM_EXTERNREF) v->of.ref = (void *)(uintptr_t)s;
   else if (t == ENCLOS_WASM_I32 || t == ENCLOS_WASM_F32) v->of.i32 = (uint32_t)s;
-  else v->of.i64 = s;
+  else if (t == ENCLOS_WASM_V128) {
+    uint64_t hi = fp[x + hd];
+    memcpy(v->of.v128, &s, 8);
+    memcpy(v->of.v128 + 8, &hi, 8);
+  } else v->of.i64 = s;
 }
-static uint64_t val_to_slot(const enclos_wasm_val *v, enclos_wasm_type t) {
-  if (t == ENCLOS_WASM_FUNCREF || t == ENCLOS_WASM_EXTERNREF) return (uintptr_t)v->of.ref;
-  if (t == ENCLOS_WASM_I32 || t == ENCLOS_WASM_F32) return v->of.i32;
-  return v->of.i64;
+static void val_to_slot(const enclos_wasm_val *v, enclos_wasm_type t, uint64_t *fp, size_t hd,
+                        uint32_t x) {
+  if (t == ENCLOS_WASM_FUNCREF || t == ENCLOS_WASM_EXTERNREF) fp[x] = (uintptr_t)v->of.ref;
+  else if (t == ENCLOS_WASM_I32 || t == ENCLOS_WASM_F32) fp[x] = v->of.i32;
+  else if (t == ENCLOS_WASM_V128) {
+    memcpy(&fp[x], v->of.v128, 8);
+    memcpy(&fp[x + hd], v->of.v128 + 8, 8);
+  } else fp[x] = v->of.i64;
 }
 
 #define HOST_MAX_VALUES 64
@@ -122,8 +133,11 @@ static enclos_err call_host(enclos_wasm_store *s, wfunc *f, winst *caller_inst, 
   enclos_wasm_val in[HOST_MAX_VALUES], out[HOST_MAX_VALUES];
   if (t->nparams > HOST_MAX_VALUES || t->nresults > HOST_MAX_VALUES)
     return wasm__trap(s, ENCLOS_WASM_TRAP_HOST, f, "host function has too many values");
-  for (uint32_t i = 0; i < t->nparams; i++) slot_to_val(t->params[i], args[i], &in[i]);
-  for (uint32_t i = 0; i < t->nresults; i++) slot_to_val(t->results[i], 0, &out[i]);
+  for (uint32_t i = 0; i < t->nparams; i++) slot_to_val(t->params[i], args, s->stack_slots, i, &in[i]);
+  for (uint32_t i = 0; i < t->nresults; i++) {
+    memset(&out[i], 0, sizeof(out[i]));
+    out[i].type = t->results[i];
+  }
   enclos_wasm_caller caller = {.store = s, .inst = caller_inst};
   enclos_err rc = f->host(&caller, f->env, in, out);
   if (caller.exit) {
@@ -134,7 +148,8 @@ static enclos_err call_host(enclos_wasm_store *s, wfunc *f, winst *caller_inst, 
     if (rc == ENCLOS_E_TRAP || rc == ENCLOS_E_FUEL || rc == ENCLOS_E_INTERRUPTED) return rc;
     return wasm__trap(s, ENCLOS_WASM_TRAP_HOST, f, enclos_err_detail());
   }
-  for (uint32_t i = 0; i < t->nresults; i++) args[i] = val_to_slot(&out[i], t->results[i]);
+  for (uint32_t i = 0; i < t->nresults; i++)
+    val_to_slot(&out[i], t->results[i], args, s->stack_slots, i);
   return ENCLOS_OK;
 }
 
@@ -148,10 +163,10 @@ static enclos_err call_host(enclos_wasm_store *s, wfunc *f, winst *caller_inst, 
 #define F64(x) f64_of(fp[x])
 
 enclos_err wasm__invoke(enclos_wasm_store *s, wfunc *f, uint64_t *fp) {
-  static const void *const labels[WOP_COUNT] = {
+  static const void *const labels[WOP_DISPATCH_SIZE] = {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winitializer-overrides"
-      [0 ... WOP_COUNT - 1] = &&op_bad,
+      [0 ... WOP_DISPATCH_SIZE - 1] = &&op_bad,
 #define L(h) [0x##h] = &&op_##h,
       L(28) L(29) L(2a) L(2b) L(2c) L(2d) L(2e) L(2f) L(30) L(31) L(32) L(33) L(34) L(35)
       L(36) L(37) L(38) L(39) L(3a) L(3b) L(3c) L(3d) L(3e)
@@ -169,6 +184,7 @@ enclos_err wasm__invoke(enclos_wasm_store *s, wfunc *f, uint64_t *fp) {
 #define W(n) [WOP_##n] = &&w_##n,
       WOPS(W)
 #undef W
+      [WOP_SIMD] = &&w_SIMD,
 #pragma GCC diagnostic pop
   };
   wframe *frames = s->frames + s->frames_used;
@@ -179,7 +195,7 @@ enclos_err wasm__invoke(enclos_wasm_store *s, wfunc *f, uint64_t *fp) {
   enclos_wasm_trap_kind tk = ENCLOS_WASM_TRAP_NONE;
   const char *tdetail = NULL;
   enclos_err rc = ENCLOS_OK;
-  const uint32_t *ip;
+  const uint32_t *ip = NULL;
   winst *inst;
   uint8_t *mb = NULL;
   uint64_t ms = 0;
@@ -448,6 +464,13 @@ w_TABLE_INIT: {
   NEXT(6);
 }
 w_ELEM_DROP: inst->elem_dropped[ip[1]] = 1; NEXT(2);
+
+  /* -- SIMD (simd.c): one out-of-line call per vector instruction -- */
+w_SIMD: {
+  uint32_t k = wasm__simd_exec(ip, fp, s->stack_slots, inst, mb, ms);
+  if (__builtin_expect(k != ENCLOS_WASM_TRAP_NONE, 0)) TRAP((enclos_wasm_trap_kind)k);
+  NEXT(ip[1]);
+}
 w_REF_IS_NULL: fp[ip[1]] = fp[ip[2]] == 0; NEXT(3);
 w_REF_FUNC: fp[ip[1]] = (uintptr_t)inst->funcs[ip[2]]; NEXT(3);
 
@@ -687,7 +710,9 @@ op_82: {
   UN(107, sat_i64_u(F64(s_)))
 
 trap:
-  rc = wasm__trap(s, tk, cur, tdetail);
+  /* ip is at the trapping instruction (or the call whose callee did not fit), NULL if the
+   * first frame could not even be entered. */
+  rc = wasm__trap_at(s, tk, cur, ip ? (uint32_t)(ip - cur->code->code) : UINT32_MAX, tdetail);
   goto out;
 done:
   rc = ENCLOS_OK;

@@ -1,4 +1,5 @@
-/* memory.c: linear memories and table growth (spec §4.2.8, §4.5.3.8 growmem).
+/* memory.c: linear memories, table growth and snapshot images of memories (spec §4.2.8,
+ * §4.5.3.8 growmem).
  *
  * Two layouts, chosen by enclos_wasm_limits.guard_pages:
  *   - guard pages: 8 GiB of address space is reserved PROT_NONE and the live part made
@@ -8,8 +9,12 @@
  *     handler yet), so both layouts trap identically.
  *   - plain: enclos_calloc/realloc, the base may move on growth.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <enclos/mem.h>
 
@@ -94,4 +99,132 @@ int64_t wasm__table_grow(wtable *t, uint32_t delta, void *init) {
   t->elems = e;
   t->size = old + delta;
   return old;
+}
+
+/* ---- Snapshot images ------------------------------------------------------------------------
+ * Guard-page memories: the image is a memfd (sealed against writes and resizing) holding the
+ * memory's bytes; only non-zero 4 KiB blocks are written, the rest stays a hole. An instance
+ * maps it MAP_PRIVATE over the start of its reservation once; from then on a restore is
+ * madvise(MADV_DONTNEED) over the live part, which drops the private copies of the pages the
+ * call wrote (the next access sees the image again; pages beyond the image read as zero), plus
+ * an mprotect when the call grew the memory. The kernel work is proportional to the pages that
+ * were touched, not to the memory size. Plain memories (or no memfd): a heap copy, restored by
+ * memcpy. */
+
+static atomic_uint_least64_t image_ids = 1;
+
+static bool all_zero(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i]) return false;
+  return true;
+}
+
+static bool write_image(int fd, const uint8_t *base, uint64_t size) {
+  if (ftruncate(fd, (off_t)size) != 0) return false;
+  for (uint64_t off = 0; off < size; off += 4096) {
+    size_t n = size - off < 4096 ? (size_t)(size - off) : 4096;
+    if (all_zero(base + off, n)) continue;
+    size_t done = 0;
+    while (done < n) {
+      ssize_t w = pwrite(fd, base + off + done, n - done, (off_t)(off + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return false;
+      done += (size_t)w;
+    }
+  }
+  return true;
+}
+
+enclos_err wasm__mem_image_take(const wmem *m, wmem_image *img) {
+  memset(img, 0, sizeof(*img));
+  img->fd = -1;
+  img->size = m->size;
+  img->pages = m->pages;
+  img->id = atomic_fetch_add(&image_ids, 1);
+  if (m->reserved) {
+    int fd = memfd_create("enclos-wasm-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd >= 0) {
+      if (write_image(fd, m->base, m->size) &&
+          fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0) {
+        img->fd = fd;
+        return ENCLOS_OK;
+      }
+      close(fd);
+    }
+  }
+  img->copy = enclos_malloc(m->size ? (size_t)m->size : 1);
+  ENCLOS_ENSUREF(img->copy, ENCLOS_E_NOMEM, "snapshot of %llu bytes of memory",
+                 (unsigned long long)m->size);
+  if (m->size) memcpy(img->copy, m->base, (size_t)m->size);
+  return ENCLOS_OK;
+}
+
+void wasm__mem_image_free(wmem_image *img) {
+  if (img->fd >= 0) close(img->fd);
+  enclos_free(img->copy);
+  img->fd = -1;
+  img->copy = NULL;
+}
+
+/* Contents of \p img into [base, base + size) by copying (the slow path). */
+static enclos_err image_copy_in(uint8_t *base, const wmem_image *img) {
+  if (img->copy) {
+    if (img->size) memcpy(base, img->copy, (size_t)img->size);
+    return ENCLOS_OK;
+  }
+  uint64_t done = 0;
+  while (done < img->size) {
+    ssize_t r = pread(img->fd, base + done, (size_t)(img->size - done), (off_t)done);
+    if (r < 0 && errno == EINTR) continue;
+    ENCLOS_ENSUREF(r > 0, ENCLOS_E_IO, "reading the memory snapshot failed");
+    done += (uint64_t)r;
+  }
+  return ENCLOS_OK;
+}
+
+enclos_err wasm__mem_image_restore(wmem *m, const wmem_image *img) {
+  ENCLOS_ENSUREF(img->pages <= m->max, ENCLOS_E_LIMIT,
+                 "snapshot memory of %u pages exceeds the limit of %u pages", img->pages, m->max);
+  if (m->reserved) {
+    uint64_t live = m->size > img->size ? m->size : img->size;
+    if (img->fd >= 0 && m->cow_id == img->id) {
+      /* Fast path: drop what the call wrote; the mapping shows the image again. */
+      if (m->size && madvise(m->base, (size_t)m->size, MADV_DONTNEED) != 0)
+        ENCLOS_FAILF(ENCLOS_E_INTERNAL, "madvise(MADV_DONTNEED) on linear memory failed");
+    } else if (img->fd >= 0) {
+      if (img->size &&
+          mmap(m->base, (size_t)img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+               img->fd, 0) == MAP_FAILED)
+        ENCLOS_FAILF(ENCLOS_E_NOMEM, "cannot map the memory snapshot (%llu bytes)",
+                     (unsigned long long)img->size);
+      m->cow_id = img->id;
+      if (m->size > img->size &&
+          madvise(m->base + img->size, (size_t)(m->size - img->size), MADV_DONTNEED) != 0)
+        ENCLOS_FAILF(ENCLOS_E_INTERNAL, "madvise(MADV_DONTNEED) on linear memory failed");
+    } else {
+      if (img->size > m->size &&
+          mprotect(m->base, (size_t)img->size, PROT_READ | PROT_WRITE) != 0)
+        ENCLOS_FAILF(ENCLOS_E_NOMEM, "cannot commit %llu bytes of linear memory",
+                     (unsigned long long)img->size);
+      if (m->size > img->size &&
+          madvise(m->base + img->size, (size_t)(m->size - img->size), MADV_DONTNEED) != 0)
+        ENCLOS_FAILF(ENCLOS_E_INTERNAL, "madvise(MADV_DONTNEED) on linear memory failed");
+      ENCLOS_TRY(image_copy_in(m->base, img));
+    }
+    /* Pages the call grew beyond the image go back to PROT_NONE (guarded). */
+    if (live > img->size &&
+        mprotect(m->base + img->size, (size_t)(live - img->size), PROT_NONE) != 0)
+      ENCLOS_FAILF(ENCLOS_E_INTERNAL, "mprotect of linear memory failed");
+  } else {
+    if (img->size > m->size) {
+      uint8_t *p = enclos_realloc(m->base, (size_t)img->size);
+      ENCLOS_ENSUREF(p, ENCLOS_E_NOMEM, "cannot allocate %llu bytes of linear memory",
+                     (unsigned long long)img->size);
+      m->base = p;
+    }
+    ENCLOS_TRY(image_copy_in(m->base, img));
+  }
+  m->size = img->size;
+  m->pages = img->pages;
+  return ENCLOS_OK;
 }

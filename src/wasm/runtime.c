@@ -38,16 +38,38 @@ const char *enclos_wasm_trap_message(enclos_wasm_trap_kind kind) {
 
 enclos_err wasm__trap(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc *f,
                       const char *detail) {
+  return wasm__trap_at(s, kind, f, UINT32_MAX, detail);
+}
+
+uint32_t wasm__code_offset(const wcode *c, uint32_t pc) {
+  /* the last entry at or before pc */
+  uint32_t lo = 0, hi = c->nmap, off = c->body_offset;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (c->map[mid].pc <= pc) {
+      off = c->map[mid].off;
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return off;
+}
+
+enclos_err wasm__trap_at(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc *f, uint32_t pc,
+                         const char *detail) {
   uint32_t exit_code = s->trap.exit_code;
   memset(&s->trap, 0, sizeof(s->trap));
   s->trap.kind = kind;
   s->trap.exit_code = kind == ENCLOS_WASM_TRAP_EXIT ? exit_code : 0;
   if (f) {
     s->trap.func_index = f->index;
-    if (f->code) s->trap.code_offset = f->code->body_offset;
+    if (f->code)
+      s->trap.code_offset = pc == UINT32_MAX ? f->code->body_offset : wasm__code_offset(f->code, pc);
     if (f->inst) {
       const enclos_wasm_module *m = f->inst->module;
-      for (uint32_t i = 0; i < m->nexports; i++)
+      s->trap.func_name = wasm__func_name(m, f->index);
+      for (uint32_t i = 0; i < m->nexports && !s->trap.func_name.len; i++)
         if (m->exports[i].kind == ENCLOS_WASM_EXTERN_FUNC && m->exports[i].index == f->index) {
           s->trap.func_name = m->exports[i].name;
           break;
@@ -88,7 +110,9 @@ enclos_err enclos_wasm_store_new(const enclos_wasm_limits *limits, enclos_wasm_s
   if (s->lim.max_stack_bytes < 4096) s->lim.max_stack_bytes = 4096;
   s->fuel_budget = s->lim.fuel;
   s->stack_slots = s->lim.max_stack_bytes / sizeof(uint64_t);
-  s->stack = enclos_calloc(s->stack_slots, sizeof(uint64_t));
+  /* Twice the slots: the second half holds the high halves of v128 values (simd.c). Pages
+   * of it are only touched by vector code. */
+  s->stack = enclos_calloc(s->stack_slots * 2, sizeof(uint64_t));
   s->frames = enclos_calloc((size_t)s->lim.max_call_depth + 1, sizeof(wframe));
   atomic_init(&s->interrupt, false);
   if (!s->stack || !s->frames) {
@@ -234,38 +258,51 @@ static enclos_err new_table(enclos_wasm_store *s, enclos_wasm_type elem,
 }
 
 static enclos_err new_global(enclos_wasm_store *s, enclos_wasm_type type, bool mut, uint64_t v,
-                             wglobal **out) {
+                             uint64_t hi, wglobal **out) {
   wglobal *g = enclos_calloc(1, sizeof(*g));
   ENCLOS_ENSURE(g, ENCLOS_E_NOMEM);
   g->type = type;
   g->mut = mut;
   g->val = v;
+  g->hi = hi;
   enclos_err rc = track(s, ENCLOS_WASM_EXTERN_GLOBAL, g);
   if (rc) enclos_free(g);
   else *out = g;
   return rc;
 }
 
-static uint64_t val_bits(const enclos_wasm_val *v) {
+/* A value as slot bits; \p hi gets a v128's bytes 8-15 (0 for other types). */
+static uint64_t val_bits(const enclos_wasm_val *v, uint64_t *hi) {
+  uint64_t lo;
+  *hi = 0;
   switch (v->type) {
   case ENCLOS_WASM_I32: case ENCLOS_WASM_F32: return v->of.i32;
   case ENCLOS_WASM_FUNCREF: case ENCLOS_WASM_EXTERNREF: return (uintptr_t)v->of.ref;
+  case ENCLOS_WASM_V128:
+    memcpy(&lo, v->of.v128, 8);
+    memcpy(hi, v->of.v128 + 8, 8);
+    return lo;
   default: return v->of.i64;
   }
 }
-static void bits_val(enclos_wasm_type t, uint64_t b, enclos_wasm_val *v) {
+static void bits_val(enclos_wasm_type t, uint64_t b, uint64_t hi, enclos_wasm_val *v) {
   memset(v, 0, sizeof(*v));
   v->type = t;
   switch (t) {
   case ENCLOS_WASM_I32: case ENCLOS_WASM_F32: v->of.i32 = (uint32_t)b; break;
   case ENCLOS_WASM_FUNCREF: case ENCLOS_WASM_EXTERNREF: v->of.ref = (void *)(uintptr_t)b; break;
+  case ENCLOS_WASM_V128:
+    memcpy(v->of.v128, &b, 8);
+    memcpy(v->of.v128 + 8, &hi, 8);
+    break;
   default: v->of.i64 = b; break;
   }
 }
 
 static bool valtype_ok(enclos_wasm_type t) {
   return t == ENCLOS_WASM_I32 || t == ENCLOS_WASM_I64 || t == ENCLOS_WASM_F32 ||
-         t == ENCLOS_WASM_F64 || t == ENCLOS_WASM_FUNCREF || t == ENCLOS_WASM_EXTERNREF;
+         t == ENCLOS_WASM_F64 || t == ENCLOS_WASM_V128 || t == ENCLOS_WASM_FUNCREF ||
+         t == ENCLOS_WASM_EXTERNREF;
 }
 
 enclos_err enclos_wasm_memory_new(enclos_wasm_store *s, enclos_wasm_limits_desc limits,
@@ -302,7 +339,8 @@ enclos_err enclos_wasm_global_new(enclos_wasm_store *s, enclos_wasm_val init, bo
   ENCLOS_ENSUREF(valtype_ok(init.type), ENCLOS_E_UNSUPPORTED, "global of type 0x%02x not supported",
                  (unsigned)init.type);
   wglobal *g;
-  ENCLOS_TRY(new_global(s, init.type, mutable_, val_bits(&init), &g));
+  uint64_t hi, lo = val_bits(&init, &hi);
+  ENCLOS_TRY(new_global(s, init.type, mutable_, lo, hi, &g));
   out->kind = ENCLOS_WASM_EXTERN_GLOBAL;
   out->obj = g;
   return ENCLOS_OK;
@@ -344,7 +382,7 @@ enclos_err enclos_wasm_extern_type(enclos_wasm_extern ext, enclos_wasm_externtyp
 enclos_err enclos_wasm_global_get(enclos_wasm_extern global, enclos_wasm_val *out) {
   ENCLOS_ENSURE(global.kind == ENCLOS_WASM_EXTERN_GLOBAL && global.obj, ENCLOS_E_INVAL);
   wglobal *g = global.obj;
-  bits_val(g->type, g->val, out);
+  bits_val(g->type, g->val, g->hi, out);
   return ENCLOS_OK;
 }
 
@@ -354,7 +392,7 @@ enclos_err enclos_wasm_global_set(enclos_wasm_extern global, enclos_wasm_val v) 
   ENCLOS_ENSUREF(g->mut, ENCLOS_E_STATE, "global is immutable");
   ENCLOS_ENSUREF(v.type == g->type, ENCLOS_E_INVAL, "global is %s, value is %s",
                  wasm__type_name((uint8_t)g->type), wasm__type_name((uint8_t)v.type));
-  g->val = val_bits(&v);
+  g->val = val_bits(&v, &g->hi);
   return ENCLOS_OK;
 }
 
@@ -444,9 +482,7 @@ static enclos_err parse_sig_part(const char *s, size_t n, enclos_wasm_type **out
     case 'F': t[i] = ENCLOS_WASM_F64; break;
     case 'r': t[i] = ENCLOS_WASM_FUNCREF; break;
     case 'e': t[i] = ENCLOS_WASM_EXTERNREF; break;
-    case 'v':
-      enclos_free(t);
-      ENCLOS_FAILF(ENCLOS_E_UNSUPPORTED, "SIMD not supported yet (v128 in host signature)");
+    case 'v': t[i] = ENCLOS_WASM_V128; break;
     default:
       enclos_free(t);
       ENCLOS_FAILF(ENCLOS_E_INVAL, "bad signature letter '%c'", s[i]);
@@ -588,23 +624,28 @@ static enclos_err resolve(enclos_wasm_store *s, const enclos_wasm_module *m,
   ENCLOS_FAIL(ENCLOS_E_INTERNAL);
 }
 
-static uint64_t eval_const(const winst *in, const wconst *c) {
+/* A constant expression's value; \p hi gets a v128's bytes 8-15. */
+static uint64_t eval_const2(const winst *in, const wconst *c, uint64_t *hi) {
+  *hi = 0;
   switch (c->op) {
-  case 0x23: return in->globals[c->val]->val;
+  case 0x23:
+    *hi = in->globals[c->val]->hi;
+    return in->globals[c->val]->val;
   case 0xd2: return (uintptr_t)in->funcs[c->val];
   case 0xd0: return 0;
+  case 0xfd: *hi = c->hi; return c->val;
   default: return c->val;
   }
 }
+static uint64_t eval_const(const winst *in, const wconst *c) {
+  uint64_t hi;
+  return eval_const2(in, c, &hi);
+}
 
-static enclos_err call_slots(enclos_wasm_store *s, wfunc *f, uint64_t *slots_in_out);
+static enclos_err call_slots(enclos_wasm_store *s, wfunc *f, uint64_t *slots, uint64_t *hi);
 
-enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_module *cm,
-                                   const enclos_wasm_imports *imp, enclos_wasm_instance **out) {
-  ENCLOS_ENSURE_REF(s);
-  ENCLOS_ENSURE_REF(cm);
-  ENCLOS_ENSURE_REF(out);
-  enclos_wasm_module *m = (enclos_wasm_module *)(uintptr_t)cm; /* refcount only */
+enclos_err wasm__instance_alloc(enclos_wasm_store *s, enclos_wasm_module *m,
+                                const enclos_wasm_imports *imp, winst **out) {
   winst *in = enclos_calloc(1, sizeof(*in));
   ENCLOS_ENSURE(in, ENCLOS_E_NOMEM);
   atomic_fetch_add(&m->refs, 1);
@@ -646,9 +687,22 @@ enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_modul
     ENCLOS_TRY(new_table(s, m->tables[i].elem, m->tables[i].lim, &in->tables[i]));
   for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
     ENCLOS_TRY(new_memory(s, m->mems[i], &in->mems[i]));
-  for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
-    ENCLOS_TRY(new_global(s, m->globals[i].type, m->globals[i].mut,
-                          eval_const(in, &m->globals[i].init), &in->globals[i]));
+  for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
+    uint64_t hi, lo = eval_const2(in, &m->globals[i].init, &hi);
+    ENCLOS_TRY(new_global(s, m->globals[i].type, m->globals[i].mut, lo, hi, &in->globals[i]));
+  }
+  *out = in;
+  return ENCLOS_OK;
+}
+
+enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_module *cm,
+                                   const enclos_wasm_imports *imp, enclos_wasm_instance **out) {
+  ENCLOS_ENSURE_REF(s);
+  ENCLOS_ENSURE_REF(cm);
+  ENCLOS_ENSURE_REF(out);
+  enclos_wasm_module *m = (enclos_wasm_module *)(uintptr_t)cm; /* refcount only */
+  winst *in;
+  ENCLOS_TRY(wasm__instance_alloc(s, m, imp, &in));
   *out = (enclos_wasm_instance *)in;
   /* §4.5.4 steps 14-15: element segments, then data segments, in order; a failing segment
    * traps, leaving the writes of earlier segments in place. */
@@ -674,7 +728,7 @@ enclos_err enclos_wasm_instantiate(enclos_wasm_store *s, const enclos_wasm_modul
   }
   if (m->has_start) {
     uint64_t none[1] = {0};
-    ENCLOS_TRY(call_slots(s, in->funcs[m->start], none));
+    ENCLOS_TRY(call_slots(s, in->funcs[m->start], none, NULL));
   }
   return ENCLOS_OK;
 }
@@ -703,9 +757,10 @@ enclos_err enclos_wasm_instance_export(const enclos_wasm_instance *inst, enclos_
 
 /* ---- 5. Calls ---------------------------------------------------------------------------- */
 
-/* Runs \p f with its arguments in slots[0..] and leaves results there; handles fuel for
- * top-level calls and nesting (host functions calling back into wasm). */
-static enclos_err call_slots(enclos_wasm_store *s, wfunc *f, uint64_t *slots) {
+/* Runs \p f with its arguments in slots[0..] (v128 high halves in hi[0..], NULL when the
+ * type has no v128) and leaves results there; handles fuel for top-level calls and nesting
+ * (host functions calling back into wasm). */
+static enclos_err call_slots(enclos_wasm_store *s, wfunc *f, uint64_t *slots, uint64_t *hi) {
   const enclos_wasm_functype *t = f->type;
   size_t need = (size_t)t->nparams + t->nresults + 1;
   size_t saved_used = s->stack_used;
@@ -713,6 +768,7 @@ static enclos_err call_slots(enclos_wasm_store *s, wfunc *f, uint64_t *slots) {
   ENCLOS_ENSUREF(saved_used + need < s->stack_slots, ENCLOS_E_LIMIT, "value stack exhausted");
   uint64_t *base = s->stack + saved_used;
   memcpy(base, slots, t->nparams * sizeof(uint64_t));
+  if (hi) memcpy(base + s->stack_slots, hi, t->nparams * sizeof(uint64_t));
   bool top = s->depth == 0;
   if (top) {
     s->fuel = s->fuel_budget ? (int64_t)(s->fuel_budget > INT64_MAX ? INT64_MAX : s->fuel_budget)
@@ -729,6 +785,7 @@ static enclos_err call_slots(enclos_wasm_store *s, wfunc *f, uint64_t *slots) {
   if (top) s->fuel_used = s->fuel_budget ? (uint64_t)(start_fuel - (s->fuel < 0 ? 0 : s->fuel)) : (uint64_t)(start_fuel - s->fuel);
   if (top && rc == ENCLOS_E_FUEL) s->fuel_used = s->fuel_budget;
   if (rc == ENCLOS_OK) memcpy(slots, base, t->nresults * sizeof(uint64_t));
+  if (rc == ENCLOS_OK && hi) memcpy(hi, base + s->stack_slots, t->nresults * sizeof(uint64_t));
   return rc;
 }
 
@@ -747,15 +804,15 @@ enclos_err enclos_wasm_call(enclos_wasm_store *s, enclos_wasm_extern func,
   ENCLOS_ENSUREF(nresults == t->nresults, ENCLOS_E_INVAL, "function returns %u results, room for %zu",
                  t->nresults, nresults);
   ENCLOS_ENSUREF(nargs + nresults <= CALL_MAX_VALUES, ENCLOS_E_LIMIT, "too many values");
-  uint64_t slots[CALL_MAX_VALUES + 1];
+  uint64_t slots[CALL_MAX_VALUES + 1], hi[CALL_MAX_VALUES + 1];
   for (size_t i = 0; i < nargs; i++) {
     ENCLOS_ENSUREF(args[i].type == t->params[i], ENCLOS_E_INVAL,
                    "argument %zu is %s, expected %s", i, wasm__type_name((uint8_t)args[i].type),
                    wasm__type_name((uint8_t)t->params[i]));
-    slots[i] = val_bits(&args[i]);
+    slots[i] = val_bits(&args[i], &hi[i]);
   }
-  ENCLOS_TRY(call_slots(s, f, slots));
-  for (size_t i = 0; i < nresults; i++) bits_val(t->results[i], slots[i], &results[i]);
+  ENCLOS_TRY(call_slots(s, f, slots, hi));
+  for (size_t i = 0; i < nresults; i++) bits_val(t->results[i], slots[i], hi[i], &results[i]);
   return ENCLOS_OK;
 }
 

@@ -9,8 +9,8 @@
  *   5. Cross-file functions (wasm__*).
  *
  * Files: decode.c (sections, §5.5), compile.c (validation §3 + compilation of bodies),
- * interp.c (the dispatch loop), memory.c (linear memory), runtime.c (store, externs,
- * imports, instantiation §4.5.4, calls).
+ * interp.c (the dispatch loop), memory.c (linear memory, snapshot images), runtime.c (store,
+ * externs, imports, instantiation §4.5.4, calls), snapshot.c (snapshots and restores).
  */
 #ifndef ENCLOS_WASM_INT_H
 #define ENCLOS_WASM_INT_H
@@ -45,13 +45,16 @@
 #define WASM_MAX_PAGES 65536u         /* 32-bit memories: 4 GiB */
 #define WASM_MAX_TABLE_SIZE 0xffffffffu
 #define WASM_MAX_STACK_SLOTS 100000u  /* operand stack height of one function */
+#define WASM_MAX_FUNC_NAMES 1000000u  /* entries of the name section's function name map */
 
 /* ---- 2. The decoded module ----------------------------------------------------------- */
 
 /** A constant expression (Wasm 2.0: exactly one instruction, then `end`). */
 typedef struct wconst {
-  uint8_t op; /* 0x41 i32.const, 0x42, 0x43, 0x44, 0x23 global.get, 0xd0 ref.null, 0xd2 ref.func */
-  uint64_t val; /* value bits, or the global/function index */
+  uint8_t op; /* 0x41 i32.const, 0x42, 0x43, 0x44, 0x23 global.get, 0xd0 ref.null, 0xd2 ref.func,
+                 0xfd v128.const */
+  uint64_t val; /* value bits (v128: bytes 0-7), or the global/function index */
+  uint64_t hi;  /* v128.const: bytes 8-15 */
 } wconst;
 
 typedef struct wimport {
@@ -95,6 +98,12 @@ typedef struct wdata {
   uint32_t size;
 } wdata;
 
+/** Where the internal code of an instruction starts and its byte offset in the module. */
+typedef struct wpcmap {
+  uint32_t pc;  /* code index */
+  uint32_t off; /* byte offset of the wasm instruction it was compiled from */
+} wpcmap;
+
 /** A compiled function body. */
 typedef struct wcode {
   uint32_t *code;
@@ -103,7 +112,15 @@ typedef struct wcode {
   uint32_t nlocals;    /* params included; each local is one 64-bit slot */
   uint32_t frame_slots; /* locals + the deepest operand stack */
   uint32_t body_offset; /* byte offset of the body in the module */
+  wpcmap *map;          /* ascending pc; consulted only when a trap needs its offset */
+  uint32_t nmap;
 } wcode;
+
+/** One entry of the name section's function name map (§7.4.3.2 of the appendix). */
+typedef struct wfname {
+  uint32_t index;
+  enclos_wasm_name name;
+} wfname;
 
 typedef struct wcustom {
   enclos_wasm_name name;
@@ -142,6 +159,8 @@ struct enclos_wasm_module {
   uint8_t *declared; /* per function: may be named by ref.func in bodies (§3.4.10, C.refs) */
   uint32_t ncustoms;
   wcustom *customs;
+  wfname *fnames; /* from the "name" custom section, ascending index; NULL if none/malformed */
+  uint32_t nfnames;
 };
 
 /* ---- 3. Internal code ------------------------------------------------------------------
@@ -172,6 +191,34 @@ enum {
   WOP_COUNT
 };
 
+/* SIMD (simd.c, simd_compile.inc): every vector instruction compiles to one WOP_SIMD op,
+ * [WOP_SIMD, length in words, sub-opcode, operands...], executed by wasm__simd_exec. One
+ * dispatch label keeps the scalar interpreter loop unchanged. Sub-opcodes 0x00-0xff are the
+ * binary format's; these internal ones move v128 values: */
+#define WOP_SIMD ((uint32_t)WOP_COUNT)
+#define WOP_DISPATCH_SIZE (WOP_COUNT + 1) /* entries of the interpreter's dispatch table */
+enum {
+  WSIMD_COPY = 0x100,  /* dst, src */
+  WSIMD_SELECT,        /* dst, a, b, cond: cond ? a : b */
+  WSIMD_GLOBAL_GET,    /* dst, global */
+  WSIMD_GLOBAL_SET,    /* src, global */
+  WSIMD_ZERO,          /* first slot, count: zero both halves (v128 locals at entry) */
+};
+
+/** A v128 value: lane views of the same 16 bytes, lane 0 first (the host is little-endian). */
+typedef union wv128 {
+  uint8_t u8[16];
+  int8_t i8[16];
+  uint16_t u16[8];
+  int16_t i16[8];
+  uint32_t u32[4];
+  int32_t i32[4];
+  uint64_t u64[2];
+  int64_t i64[2];
+  float f32[4];
+  double f64[2];
+} wv128;
+
 /* ---- 4. Runtime objects ------------------------------------------------------------- */
 
 typedef struct winst winst;
@@ -199,12 +246,14 @@ typedef struct wmem {
   uint32_t pages, max; /* max capped by the store limit */
   enclos_wasm_limits_desc decl;
   size_t reserved; /* bytes reserved by mmap (guard-page mode), 0 if malloc'd */
+  uint64_t cow_id;  /* id of the snapshot image mapped copy-on-write at base, 0 if none */
 } wmem;
 
 typedef struct wglobal {
   enclos_wasm_type type;
   bool mut;
-  uint64_t val;
+  uint64_t val; /* v128: bytes 0-7 */
+  uint64_t hi;  /* v128: bytes 8-15 */
 } wglobal;
 
 struct winst {
@@ -236,7 +285,7 @@ struct enclos_wasm_store {
   wobj *objs;
   enclos_wasm_functype **types; /* interned function types, index = type id */
   uint32_t ntypes, captypes;
-  uint64_t *stack;
+  uint64_t *stack;     /* 2 * stack_slots: the slots, then the high halves of v128 slots */
   size_t stack_slots;
   wframe *frames;
   int64_t fuel;         /* remaining in the running call */
@@ -277,12 +326,39 @@ void wasm__mem_free(wmem *m);
 /** Grows by \p delta pages; returns the old size in pages or -1 (spec §4.4.7.8). */
 int64_t wasm__mem_grow(wmem *m, uint32_t delta);
 int64_t wasm__table_grow(wtable *t, uint32_t delta, void *init);
+/** A memory image of a snapshot (memory.c): a sealed memfd, or a heap copy without memfd. */
+typedef struct wmem_image {
+  uint64_t id;   /* unique per image (never reused), for wmem.cow_id */
+  int fd;        /* memfd holding the image, -1 if none */
+  uint8_t *copy; /* heap copy when fd < 0 */
+  uint64_t size; /* bytes */
+  uint32_t pages;
+} wmem_image;
+ENCLOS_MUST_USE enclos_err wasm__mem_image_take(const wmem *m, wmem_image *img);
+void wasm__mem_image_free(wmem_image *img);
+/** Makes \p m hold exactly the image: contents, size and page count. */
+ENCLOS_MUST_USE enclos_err wasm__mem_image_restore(wmem *m, const wmem_image *img);
+/** Instantiation steps 1-13 (§4.5.4): links \p m against \p imp and allocates the instance's
+ *  functions, tables, memories and globals (globals initialised); no segments, no start. */
+ENCLOS_MUST_USE enclos_err wasm__instance_alloc(enclos_wasm_store *s, enclos_wasm_module *m,
+                                               const enclos_wasm_imports *imp, winst **out);
 /** Interns a function type in the store, returning its id. */
 ENCLOS_MUST_USE enclos_err wasm__type_id(enclos_wasm_store *s, const enclos_wasm_functype *t,
                                          uint32_t *out);
 bool wasm__functype_eq(const enclos_wasm_functype *a, const enclos_wasm_functype *b);
+/** Executes one WOP_SIMD instruction at \p ip in the frame \p fp (v128 high halves at
+ *  fp + \p hd); returns the trap kind, ENCLOS_WASM_TRAP_NONE if it completed. */
+uint32_t wasm__simd_exec(const uint32_t *ip, uint64_t *fp, size_t hd, winst *inst, uint8_t *mb,
+                         uint64_t ms);
 /** Records a trap in the store and returns the matching error. */
 enclos_err wasm__trap(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc *f,
                       const char *detail);
+/** The same, at code index \p pc of \p f (UINT32_MAX: unknown, the function's start). */
+enclos_err wasm__trap_at(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc *f, uint32_t pc,
+                         const char *detail);
+/** Byte offset in the module of the instruction compiled at code index \p pc. */
+uint32_t wasm__code_offset(const wcode *c, uint32_t pc);
+/** The name section's name of function \p index, or an empty name. */
+enclos_wasm_name wasm__func_name(const enclos_wasm_module *m, uint32_t index);
 
 #endif

@@ -18,6 +18,8 @@ out=$("$enclos" run "$guests/trap.wasm" 2>"$tmp/err"); rc=$?
 [ "$out" = "about to trap" ] || fail "trap stdout '$out'"
 grep -q "wasm trap: unreachable" "$tmp/err" || fail "trap message: $(cat "$tmp/err")"
 grep -q "code offset 0x" "$tmp/err" || fail "trap offset: $(cat "$tmp/err")"
+# the function is named from the module's name section
+grep -q "(crash_here) at code offset 0x" "$tmp/err" || fail "trap function name: $(cat "$tmp/err")"
 
 out=$("$enclos" run --env GREETING=hey "$guests/args_env.wasm" a 'b c'); rc=$?
 [ "$rc" = 0 ] || fail "args_env exit $rc"

@@ -17,7 +17,7 @@ static uint8_t *wat(const char *text, size_t *size) {
   CHECK(f);
   fputs(text, f);
   fclose(f);
-  snprintf(cmd, sizeof(cmd), "wat2wasm --enable-all --disable-simd -o %s %s", out, in);
+  snprintf(cmd, sizeof(cmd), "wat2wasm --enable-all --debug-names -o %s %s", out, in);
   CHECK_MSG(system(cmd) == 0, "wat2wasm failed on:\n%s", text);
   return test_read_file(out, size);
 }
@@ -474,4 +474,225 @@ TEST(floats_follow_the_spec) {
   CHECK_OK(call1(&r, "sat", &v, 1, &res, 1));
   CHECK_EQ_U64(res.of.i32, 0x7fffffffu);
   rt_free(&r);
+}
+
+/* ---- SIMD through the host API: arguments, results, globals, host calls, locals ---------- */
+
+static enclos_wasm_val v128v(const uint8_t b[16]) {
+  enclos_wasm_val v = {.type = ENCLOS_WASM_V128};
+  memcpy(v.of.v128, b, 16);
+  return v;
+}
+
+/* Reverses the 16 bytes of its v128 argument. */
+static enclos_err host_flip(enclos_wasm_caller *c, void *env, const enclos_wasm_val *args,
+                            enclos_wasm_val *res) {
+  (void)c;
+  (*(int *)env)++;
+  if (args[0].type != ENCLOS_WASM_V128 || res[0].type != ENCLOS_WASM_V128)
+    return enclos_err_set(ENCLOS_E_INVAL, __FILE__, __LINE__, "not v128");
+  for (int k = 0; k < 16; k++) res[0].of.v128[k] = args[0].of.v128[15 - k];
+  return ENCLOS_OK;
+}
+
+static const char *simd_mod =
+    "(module (import \"env\" \"flip\" (func $flip (param v128) (result v128)))"
+    " (memory 1)"
+    " (global $g (export \"g\") (mut v128) (v128.const i32x4 1 2 3 4))"
+    " (func (export \"go\") (param v128 i32) (result v128 i32) (local v128)"
+    "  (global.set $g (i32x4.add (local.get 0) (global.get $g)))"
+    "  (call $flip (global.get $g))"
+    "  (i32.add (local.get 1) (i32x4.extract_lane 3 (local.get 2))))"
+    " (func (export \"dirty\") (result v128) (local v128 v128)"
+    "  (local.set 1 (v128.const i64x2 -1 -1)) (local.get 1))"
+    " (func (export \"fresh\") (result v128) (local v128 v128) (local.get 1))"
+    " (func (export \"sel\") (param v128 v128 i32) (result v128)"
+    "  (select (local.get 0) (local.get 1) (local.get 2)))"
+    " (func (export \"blk\") (param v128) (result v128 v128)"
+    "  (block (result v128 v128) (local.get 0) (i8x16.splat (i32.const 7)) (br 0)))"
+    " (func (export \"ld\") (param i32) (result v128) (v128.load offset=8 (local.get 0)))"
+    " (func (export \"dot\") (param v128 v128) (result v128) (i32x4.dot_i16x8_s (local.get 0) (local.get 1)))"
+    ")";
+
+TEST(simd_values_cross_the_host_api) {
+  enclos_wasm_module *m;
+  enclos_wasm_store *s;
+  enclos_wasm_instance *i;
+  CHECK_OK(load_wat(simd_mod, &m));
+  CHECK_OK(enclos_wasm_store_new(NULL, &s));
+  enclos_wasm_imports *imp;
+  int calls = 0;
+  CHECK_OK(enclos_wasm_imports_new(&imp));
+  CHECK_OK(enclos_wasm_imports_add_func(imp, "env", "flip", "v:v", host_flip, &calls));
+  CHECK_OK(enclos_wasm_instantiate(s, m, imp, &i));
+  rt r = {m, s, i};
+  uint8_t bytes[16];
+  for (int k = 0; k < 16; k++) bytes[k] = (uint8_t)(k * 16);
+  enclos_wasm_val a[3] = {v128v(bytes), i32v(5)}, res[2];
+  CHECK_OK(call1(&r, "go", a, 2, res, 2));
+  CHECK_EQ_INT(calls, 1);
+  CHECK_EQ_INT(res[0].type, ENCLOS_WASM_V128);
+  /* g = lanes {0x30201000 + 1, 0x70605040 + 2, 0xb0a09080 + 3, 0xf0e0d0c0 + 4}, reversed */
+  uint8_t g[16];
+  const uint32_t lanes[4] = {0x30201001u, 0x70605042u, 0xb0a09083u, 0xf0e0d0c4u};
+  memcpy(g, lanes, 16);
+  for (int k = 0; k < 16; k++) CHECK_EQ_INT(res[0].of.v128[k], g[15 - k]);
+  CHECK_EQ_INT(res[1].of.i32, 5); /* the v128 local started as zero */
+  enclos_wasm_extern ge;
+  CHECK_OK(enclos_wasm_instance_export(i, nm("g"), &ge));
+  enclos_wasm_val gv;
+  CHECK_OK(enclos_wasm_global_get(ge, &gv));
+  CHECK(gv.type == ENCLOS_WASM_V128 && memcmp(gv.of.v128, g, 16) == 0);
+  CHECK_OK(enclos_wasm_global_set(ge, v128v(bytes)));
+  CHECK_OK(enclos_wasm_global_get(ge, &gv));
+  CHECK(memcmp(gv.of.v128, bytes, 16) == 0);
+  CHECK_ERR(enclos_wasm_global_set(ge, i32v(1)), ENCLOS_E_INVAL);
+  /* a frame reusing slots a v128 local left behind still starts from zero, both halves */
+  CHECK_OK(call1(&r, "dirty", NULL, 0, res, 1));
+  CHECK_OK(call1(&r, "fresh", NULL, 0, res, 1));
+  static const uint8_t zero[16];
+  CHECK(memcmp(res[0].of.v128, zero, 16) == 0);
+  uint8_t other[16];
+  memset(other, 0xab, 16);
+  a[0] = v128v(bytes);
+  a[1] = v128v(other);
+  a[2] = i32v(0);
+  CHECK_OK(call1(&r, "sel", a, 3, res, 1));
+  CHECK(memcmp(res[0].of.v128, other, 16) == 0);
+  a[2] = i32v(1);
+  CHECK_OK(call1(&r, "sel", a, 3, res, 1));
+  CHECK(memcmp(res[0].of.v128, bytes, 16) == 0);
+  CHECK_OK(call1(&r, "blk", a, 1, res, 2));
+  CHECK(memcmp(res[0].of.v128, bytes, 16) == 0);
+  for (int k = 0; k < 16; k++) CHECK_EQ_INT(res[1].of.v128[k], 7);
+  /* i32x4.dot_i16x8_s of -32768 * -32768 twice wraps to 0x80000000 */
+  uint16_t m16[8];
+  for (int k = 0; k < 8; k++) m16[k] = 0x8000;
+  memcpy(bytes, m16, 16);
+  a[0] = v128v(bytes);
+  a[1] = v128v(bytes);
+  CHECK_OK(call1(&r, "dot", a, 2, res, 1));
+  uint32_t d32[4];
+  memcpy(d32, res[0].of.v128, 16);
+  CHECK_EQ_U64(d32[0], 0x80000000u);
+  /* v128.load at the end of memory: the last in-bounds address works, one more traps */
+  a[0] = i32v(65536 - 24);
+  CHECK_OK(call1(&r, "ld", a, 1, res, 1));
+  a[0] = i32v(65536 - 23);
+  expect_trap(&r, "ld", a, 1, ENCLOS_WASM_TRAP_MEMORY_OOB);
+  enclos_wasm_imports_free(imp);
+  rt_free(&r);
+}
+
+TEST(simd_validation_errors) {
+  expect_invalid("(module (func (result i32) (i8x16.extract_lane_s 16 (v128.const i64x2 0 0))))",
+                 "invalid lane index");
+  expect_invalid("(module (memory 1) (func (drop (v128.load align=32 (i32.const 0)))))",
+                 "alignment must not be larger than natural");
+  expect_invalid("(module (memory 1) (func (v128.store8_lane align=2 0 (i32.const 0) (v128.const i64x2 0 0))))",
+                 "alignment must not be larger than natural");
+  expect_invalid("(module (func (result v128) (i32x4.add (v128.const i64x2 0 0) (i32.const 1))))",
+                 "type mismatch");
+  expect_invalid("(module (func (result i32) (v128.const i64x2 0 0)))", "type mismatch");
+  /* an unassigned 0xfd sub-opcode is malformed: 0xfd 0x9a in an otherwise valid body */
+  enclos_wasm_module *m;
+  static const uint8_t bad[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0,
+                                10, 7, 1, 5, 0, 0xfd, 0x9a, 0x01, 0x0b};
+  CHECK_ERR(enclos_wasm_module_load(bad, sizeof(bad), &m), ENCLOS_E_MALFORMED);
+  CHECK_CONTAINS(enclos_err_detail(), "illegal opcode 0xfd 154");
+  CHECK_CONTAINS(enclos_err_detail(), "code section, offset 0x");
+}
+
+/* ---- trap locations: the byte offset of the trapping instruction, the function's name ---- */
+
+static size_t find_bytes(const uint8_t *h, size_t n, const uint8_t *needle, size_t k) {
+  for (size_t i = 0; i + k <= n; i++)
+    if (memcmp(h + i, needle, k) == 0) return i;
+  return SIZE_MAX;
+}
+
+static const char *where_mod =
+    "(module (memory 1)"
+    " (func $helper (param i32) (result i32)"
+    "  (drop (i32.add (local.get 0) (i32.const 1)))"
+    "  (i32.load offset=1234 (local.get 0)))"
+    " (func $vec (param i32) (result v128) (v128.load offset=4321 (local.get 0)))"
+    " (func $spin (loop $l (br $l)))"
+    " (func (export \"go\") (param i32) (result i32) (call $helper (local.get 0)))"
+    " (func (export \"vec\") (param i32) (result v128) (call $vec (local.get 0)))"
+    " (func (export \"spin\") (call $spin))"
+    " (func (export \"div\") (param i32) (result i32)"
+    "  (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 1))"
+    "   (else (i32.div_u (i32.const 7) (i32.sub (local.get 0) (i32.const 1)))))))";
+
+static void load_bytes_rt(rt *r, const uint8_t *b, size_t n, const enclos_wasm_limits *lim) {
+  CHECK_OK(enclos_wasm_module_load(b, n, &r->m));
+  CHECK_OK(enclos_wasm_store_new(lim, &r->s));
+  CHECK_OK(enclos_wasm_instantiate(r->s, r->m, NULL, &r->i));
+}
+
+static void check_where(rt *r, const char *fn, enclos_wasm_val *a, size_t na, uint32_t want_off,
+                        const char *want_name) {
+  enclos_wasm_val res[1];
+  enclos_wasm_extern f;
+  CHECK_OK(enclos_wasm_instance_export(r->i, nm(fn), &f));
+  enclos_err rc = enclos_wasm_call(r->s, f, a, na, res, strcmp(fn, "spin") ? 1 : 0);
+  CHECK(rc != ENCLOS_OK);
+  enclos_wasm_trap tr;
+  enclos_wasm_store_trap(r->s, &tr);
+  CHECK_MSG(tr.code_offset == want_off, "%s: code offset 0x%x, want 0x%x", fn, tr.code_offset,
+            want_off);
+  CHECK_MSG(tr.func_name.len == strlen(want_name) &&
+                (!tr.func_name.len || memcmp(tr.func_name.data, want_name, tr.func_name.len) == 0),
+            "%s: function name \"%.*s\", want \"%s\"", fn, (int)tr.func_name.len,
+            tr.func_name.data ? tr.func_name.data : "", want_name);
+}
+
+TEST(traps_report_instruction_offset_and_function_name) {
+  size_t n;
+  uint8_t *b = wat(where_mod, &n);
+  /* local.get 0; i32.load align=2 offset=1234 -> the load opcode is 2 bytes in */
+  static const uint8_t ld[] = {0x20, 0x00, 0x28, 0x02, 0xd2, 0x09};
+  /* local.get 0; v128.load align=4 offset=4321 (0xfd 0x00 ...) */
+  static const uint8_t vld[] = {0x20, 0x00, 0xfd, 0x00, 0x04, 0xe1, 0x21};
+  static const uint8_t loop[] = {0x03, 0x40, 0x0c, 0x00, 0x0b};
+  static const uint8_t div[] = {0x6b, 0x6e}; /* i32.sub; i32.div_u */
+  size_t at_ld = find_bytes(b, n, ld, sizeof(ld)), at_vld = find_bytes(b, n, vld, sizeof(vld));
+  size_t at_loop = find_bytes(b, n, loop, sizeof(loop)), at_div = find_bytes(b, n, div, sizeof(div));
+  CHECK(at_ld != SIZE_MAX && at_vld != SIZE_MAX && at_loop != SIZE_MAX && at_div != SIZE_MAX);
+  enclos_wasm_limits lim;
+  enclos_wasm_limits_default(&lim);
+  lim.fuel = 10000;
+  rt r;
+  load_bytes_rt(&r, b, n, &lim);
+  enclos_wasm_val a = i32v(65536);
+  check_where(&r, "go", &a, 1, (uint32_t)at_ld + 2, "helper");
+  check_where(&r, "vec", &a, 1, (uint32_t)at_vld + 2, "vec");
+  check_where(&r, "spin", NULL, 0, (uint32_t)at_loop, "spin"); /* fuel runs out at the loop */
+  a = i32v(1);
+  check_where(&r, "div", &a, 1, (uint32_t)at_div + 1, "div"); /* no name: the export's */
+  rt_free(&r);
+
+  /* A malformed name section is ignored as a whole: the module loads, names fall back to
+   * exports. Append a "name" section whose function name map runs past its end. */
+  static const uint8_t badname[] = {0x00, 0x0a, 0x04, 'n', 'a', 'm', 'e', 0x01, 0x04, 0x02, 0x00, 0x05};
+  uint8_t *b2 = malloc(n + sizeof(badname));
+  CHECK(b2);
+  memcpy(b2, b, n);
+  memcpy(b2 + n, badname, sizeof(badname));
+  /* drop wat2wasm's own name section first: it is the last section, so cut the module there */
+  static const uint8_t namehdr[] = {0x04, 'n', 'a', 'm', 'e'};
+  size_t at_name = find_bytes(b, n, namehdr, sizeof(namehdr));
+  CHECK(at_name != SIZE_MAX && at_name >= 2);
+  size_t cut = at_name - 1; /* the section size LEB is one byte here (short names) */
+  CHECK(b[cut - 1] == 0x00);
+  memcpy(b2 + cut - 1, badname, sizeof(badname));
+  load_bytes_rt(&r, b2, cut - 1 + sizeof(badname), &lim);
+  a = i32v(65536);
+  check_where(&r, "go", &a, 1, (uint32_t)at_ld + 2, ""); /* $helper: no name, not exported */
+  a = i32v(1);
+  check_where(&r, "div", &a, 1, (uint32_t)at_div + 1, "div");
+  rt_free(&r);
+  free(b2);
+  free(b);
 }
