@@ -302,7 +302,7 @@ int main(int argc, char **argv) {
   printf("\n");
   printf("gets: median of %d alternating sealed/raw passes, ratio = median of the pair ratios; "
          "gets/cpu-s counts thread CPU time, gets/s wall elapsed time (noisy on a shared "
-         "machine); puts are wall time (fsync-bound)\ndata in %s (remove when done)\n",
+         "machine); puts are wall time (fsync-bound)\ndata in %s\n",
          runs, base);
   return 0;
 }
