@@ -30,6 +30,11 @@ int cli_cmd_run(int argc, char **argv);
 int cli_cmd_attest(int argc, char **argv);
 int cli_cmd_ca(int argc, char **argv);
 int cli_cmd_verify(int, char **);
+int cli_cmd_serve(int argc, char **argv);
+int cli_cmd_deploy(int argc, char **argv);
+int cli_cmd_call(int argc, char **argv);
+int cli_cmd_apps(int argc, char **argv);
+int cli_cmd_store(int argc, char **argv);
 
 /* Prints "enclos <cmd>: <msg>" to stderr and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
