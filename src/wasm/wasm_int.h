@@ -166,7 +166,7 @@ struct enclos_wasm_module {
 /* ---- 3. Internal code ------------------------------------------------------------------
  * A function compiles to an array of 32-bit words. Each instruction is an opcode word
  * followed by operands; operands are frame-slot indexes (fp-relative, one 64-bit slot per
- * value), immediates or absolute code indexes for branches. Numeric and memory-access
+ * value), immediates or branch targets (relative to the operand's own index). Numeric and memory-access
  * opcodes keep their binary opcode number (0x28..0xc4), saturating truncations are
  * 0x100+n, everything else is numbered below. */
 #define WOP_SAT_BASE 0x100u
@@ -181,7 +181,10 @@ struct enclos_wasm_module {
   X(I32_GE_U_BR) X(I32_GT_U_BR) X(I32_LE_U_BR) X(I32_NEZ_BR) X(I32_EQ_IMM) X(I32_NE_IMM)    \
   X(I32_LT_S_IMM) X(I32_LT_U_IMM) X(I32_GT_S_IMM) X(I32_GT_U_IMM) X(I64_ADD_IMM)            \
   X(I32_XOR_IMM) X(I32_OR_IMM) X(I32_MUL_IMM) X(I32_SHR_S_IMM) X(I32_ROTL_IMM)              \
-  X(I32_ROTR_IMM) X(I32_GE_U_IMM) X(I32_LE_U_IMM) X(I32_GE_S_IMM) X(I32_LE_S_IMM)
+  X(I32_ROTR_IMM) X(I32_GE_U_IMM) X(I32_LE_U_IMM) X(I32_GE_S_IMM) X(I32_LE_S_IMM)         \
+  X(I32_EQ_IMM_BR) X(I32_NE_IMM_BR) X(I32_LT_S_IMM_BR) X(I32_LT_U_IMM_BR) X(I32_GT_S_IMM_BR) \
+  X(I32_GT_U_IMM_BR) X(I32_LE_S_IMM_BR) X(I32_LE_U_IMM_BR) X(I32_GE_S_IMM_BR)               \
+  X(I32_GE_U_IMM_BR) X(COPY2)
 
 enum {
   WOP_FIRST_INTERNAL = 0x110,
