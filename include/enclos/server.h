@@ -57,6 +57,9 @@ typedef struct enclos_server_config {
   uint32_t idle_timeout_ms, request_timeout_ms, handshake_timeout_ms;
   enclos_http_limits http;
   int64_t leaf_lifetime_s;   /**< 0: ENCLOS_RATLS_DEFAULT_LIFETIME */
+  /* PKI (docs/server.md, "PKI"): neither = self-signed leaves (zero-setup). */
+  const char *ca_dir;        /**< operator root (root.key, root.crt of `enclos ca init`) */
+  bool dev_pki;              /**< a development root in DATA/pki/root */
   /* Auth (docs/server.md, "Auth"). */
   const char *jwks;          /**< JWKS file or URL; NULL: no JWT auth (management refused) */
   const char *jwt_issuer;

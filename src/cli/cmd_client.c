@@ -2,7 +2,7 @@
  *   enclos deploy https://HOST:PORT NAME app.wasm [--manifest M.json]
  *   enclos call   https://HOST:PORT NAME EXPORT [JSON-ARG...]
  *   enclos apps   https://HOST:PORT [NAME | --delete NAME]
- * each with [--policy FILE.json] [--token TOKEN | --token-file FILE] [--json].
+ * each with [--policy FILE.json] [--roots ROOTS.pem] [--token TOKEN | --token-file FILE] [--json].
  *
  * Nothing is sent before the server's RA-TLS certificate has been verified against the
  * policy (the same verifier as `enclos attest`). `call` asks for the app's own identity by
@@ -31,6 +31,7 @@ typedef struct client_opts {
   const char *cmd;
   const char *url;
   const char *policy;
+  const char *roots;  /* PEM bundle of operator roots; none: self-signed leaves */
   const char *token;
   bool json;
 } client_opts;
@@ -113,6 +114,17 @@ static int connect_verified(const client_opts *o, const char *sni, client_conn *
   enclos_err rc = o->policy ? enclos_policy_load(o->policy, &policy) : enclos_policy_parse("{}", 2, &policy);
   if (rc != ENCLOS_OK) return failmsg(o, "policy");
   int st = CLI_EXIT_FAIL;
+  enclos_x509 **roots = NULL;
+  size_t nroots = 0;
+  if (o->roots) {
+    enclos_buf pem = ENCLOS_BUF_INIT;
+    bool ok = read_file(o->roots, &pem) && enclos_x509_list_parse(pem.data, pem.len, &roots, &nroots) == ENCLOS_OK;
+    enclos_buf_free(&pem);
+    if (!ok) {
+      st = failmsg(o, "roots");
+      goto done;
+    }
+  }
   c->fd = dial(c->host, c->port);
   if (c->fd < 0) {
     fprintf(stderr, "enclos %s: cannot connect to %s:%s\n", o->cmd, c->host, c->port);
@@ -126,13 +138,14 @@ static int connect_verified(const client_opts *o, const char *sni, client_conn *
     st = failmsg(o, "peer certificate");
     goto done;
   }
-  enclos_verify_opts vo = {.policy = policy};
+  enclos_verify_opts vo = {.policy = policy, .roots = roots, .n_roots = nroots};
   if (enclos_verify_chain(c->chain, c->n, &vo, &c->vr) != ENCLOS_OK) {
     st = failmsg(o, "attestation");
     goto done;
   }
   st = CLI_EXIT_OK;
 done:
+  if (roots) enclos_x509_list_free(roots, nroots);
   enclos_policy_free(policy);
   return st;
 }
@@ -205,6 +218,7 @@ static int parse_common(int argc, char **argv, client_opts *o, const char **pos,
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--policy") == 0 && i + 1 < argc) o->policy = argv[++i];
+    else if (strcmp(a, "--roots") == 0 && i + 1 < argc) o->roots = argv[++i];
     else if (strcmp(a, "--token") == 0 && i + 1 < argc) o->token = argv[++i];
     else if (strcmp(a, "--token-file") == 0 && i + 1 < argc) {
       FILE *f = fopen(argv[++i], "r");

@@ -21,7 +21,7 @@ static void on_signal(int sig) {
 }
 
 static const char usage[] =
-    "usage: enclos serve [--listen HOST:PORT] [--data DIR] [--config FILE.json] [--tee KIND]\n"
+    "usage: enclos serve [--listen HOST:PORT] [--data DIR] [--config FILE.json] [--tee KIND] [--ca DIR | --dev-pki]\n"
     "                    [--app NAME=FILE.wasm[,MANIFEST.json]]... [--jwks FILE|URL] [--jwt-issuer ISS]\n"
     "                    [--jwt-audience AUD] [--roles-claim CLAIM] [--admin-role ROLE] [--dev-insecure-admin]\n"
     "                    [--workers N] [--app-threads N] [--max-connections N] [--idle-timeout-ms N]\n"
@@ -62,6 +62,9 @@ int cli_cmd_serve(int argc, char **argv) {
     } else if (strcmp(a, "--dev-insecure-admin") == 0) {
       cfg.dev_insecure_admin = true;
       continue;
+    } else if (strcmp(a, "--dev-pki") == 0) {
+      cfg.dev_pki = true;
+      continue;
     }
     if (!v) {
       cli_usage_error("serve", "unknown option or missing value: '%s'\n%s", a, usage);
@@ -76,7 +79,8 @@ int cli_cmd_serve(int argc, char **argv) {
         cli_usage_error("serve", "unknown TEE '%s'", v);
         goto out;
       }
-    } else if (strcmp(a, "--jwks") == 0) cfg.jwks = v;
+    } else if (strcmp(a, "--ca") == 0) cfg.ca_dir = v;
+    else if (strcmp(a, "--jwks") == 0) cfg.jwks = v;
     else if (strcmp(a, "--jwt-issuer") == 0) cfg.jwt_issuer = v;
     else if (strcmp(a, "--jwt-audience") == 0) cfg.jwt_audience = v;
     else if (strcmp(a, "--roles-claim") == 0) cfg.roles_claim = v;

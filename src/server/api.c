@@ -44,6 +44,13 @@ static void fail(srv_req_view *v, int status, const char *code, const char *mess
                  size_t nh) {
   v->status = status;
   enclos_buf_reset(v->out);
+  if (is_head(v)) { /* RFC 9110 §9.3.2: the same head, no body */
+    enclos_buf body = ENCLOS_BUF_INIT;
+    enclos_err rc = enclos_http_json_error_body(&body, code ? code : enclos_http_error_code(status), message);
+    if (rc == ENCLOS_OK) respond(v, status, "application/json", body.data, body.len, h, nh);
+    enclos_buf_free(&body);
+    if (rc == ENCLOS_OK) return;
+  }
   if (enclos_http_write_error(v->out, status, v->req ? v->req->version_minor : 1, v->keep_alive, code, message, h,
                               nh) != ENCLOS_OK) {
     enclos_buf_reset(v->out);

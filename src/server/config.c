@@ -150,22 +150,11 @@ static enclos_err apply(json_t *root, enclos_server_config *cfg) {
   return ENCLOS_OK;
 }
 
-enclos_err enclos_server_config_load(const char *path, enclos_server_config *cfg,
-                                     enclos_server_config_file **holder) {
+enclos_err server__config_parse(const char *text, size_t n, const char *what, enclos_server_config *cfg,
+                                enclos_server_config_file **holder) {
   json_error_t jerr;
-  FILE *f = fopen(path, "rb");
-  ENCLOS_ENSUREF(f != NULL, ENCLOS_E_IO, "cannot open config file %s", path);
-  char *text = enclos_malloc(ENCLOS_SERVER_MAX_CONFIG_FILE + 1);
-  size_t n = text ? fread(text, 1, ENCLOS_SERVER_MAX_CONFIG_FILE + 1, f) : 0;
-  fclose(f);
-  ENCLOS_ENSURE(text != NULL, ENCLOS_E_NOMEM);
-  if (n > ENCLOS_SERVER_MAX_CONFIG_FILE) {
-    enclos_free(text);
-    ENCLOS_FAILF(ENCLOS_E_LIMIT, "config file %s is larger than %u bytes", path, ENCLOS_SERVER_MAX_CONFIG_FILE);
-  }
   json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
-  enclos_free(text);
-  ENCLOS_ENSUREF(root != NULL, ENCLOS_E_MALFORMED, "config file %s: %s (line %d, column %d)", path, jerr.text,
+  ENCLOS_ENSUREF(root != NULL, ENCLOS_E_MALFORMED, "config file %s: %s (line %d, column %d)", what, jerr.text,
                  jerr.line, jerr.column);
   enclos_server_config_file *h = enclos_calloc(1, sizeof(*h));
   if (!h) {
@@ -180,6 +169,23 @@ enclos_err enclos_server_config_load(const char *path, enclos_server_config *cfg
   }
   *holder = h;
   return ENCLOS_OK;
+}
+
+enclos_err enclos_server_config_load(const char *path, enclos_server_config *cfg,
+                                     enclos_server_config_file **holder) {
+  FILE *f = fopen(path, "rb");
+  ENCLOS_ENSUREF(f != NULL, ENCLOS_E_IO, "cannot open config file %s", path);
+  char *text = enclos_malloc(ENCLOS_SERVER_MAX_CONFIG_FILE + 1);
+  size_t n = text ? fread(text, 1, ENCLOS_SERVER_MAX_CONFIG_FILE + 1, f) : 0;
+  fclose(f);
+  ENCLOS_ENSURE(text != NULL, ENCLOS_E_NOMEM);
+  if (n > ENCLOS_SERVER_MAX_CONFIG_FILE) {
+    enclos_free(text);
+    ENCLOS_FAILF(ENCLOS_E_LIMIT, "config file %s is larger than %u bytes", path, ENCLOS_SERVER_MAX_CONFIG_FILE);
+  }
+  enclos_err rc = server__config_parse(text, n, path, cfg, holder);
+  enclos_free(text);
+  return rc;
 }
 
 void enclos_server_config_file_free(enclos_server_config_file *h) {

@@ -69,10 +69,11 @@ static enclos_err mint(enclos_server *s, const srv_app *a, srv_identity **out) {
     o.config_root = s->runtime_root;
   }
   pthread_mutex_lock(&s->tee_lock);
-  rc = enclos_ratls_mint_leaf(s->tee, &o, NULL, NULL, &id->key, &id->cert);
+  rc = enclos_ratls_mint_leaf(s->tee, &o, s->ca_cert, s->ca_key, &id->key, &id->cert);
   pthread_mutex_unlock(&s->tee_lock);
   if (rc != ENCLOS_OK) goto cleanup;
-  ENCLOS_GUARD(enclos_tls_server_ctx(id->key, &id->cert, 1, &id->ctx));
+  enclos_x509 *chain[2] = {id->cert, s->ca_cert};
+  ENCLOS_GUARD(enclos_tls_server_ctx(id->key, chain, s->ca_cert ? 2 : 1, &id->ctx));
   if (!a) enclos_tls_ctx_set_sni(id->ctx, server__sni, s);
   *out = id;
   return ENCLOS_OK;
@@ -153,7 +154,7 @@ static enclos_err get_uint(json_t *lim, const char *key, uint64_t max, uint64_t 
 
 /* Parses and checks a manifest (docs/server.md, "Manifest"); fills the app's policy, limits
  * and configuration tree and the canonical JSON. Unknown keys are errors. */
-static enclos_err parse_manifest(const char *name, const char *text, size_t len, srv_app *a) {
+enclos_err server__manifest_parse(const char *name, const char *text, size_t len, srv_app *a) {
   enclos_err rc = ENCLOS_OK;
   json_error_t jerr;
   json_t *root = NULL;
@@ -424,7 +425,7 @@ enclos_err server__deploy(enclos_server *s, const char *name, const uint8_t *was
   enclos_err rc = ENCLOS_OK;
   bool locked = false;
   ENCLOS_GUARD(enclos_hash(ENCLOS_SHA256, wasm, size, a->code_hash));
-  ENCLOS_GUARD(parse_manifest(name, manifest_json, manifest_len, a));
+  ENCLOS_GUARD(server__manifest_parse(name, manifest_json, manifest_len, a));
   /* App services: no sealed-store access yet; a store handle is single-threaded (store.h)
    * and calls run concurrently (docs/server.md, "Status"). */
   enclos_app_services svc = {.log = app_log, .log_ctx = s};

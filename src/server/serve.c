@@ -596,7 +596,7 @@ static enclos_err load_file(const char *path, size_t max, enclos_buf *out) {
   return rc;
 }
 
-/* Boot apps from local files: deployed when absent or different (code or manifest). */
+/* Boot apps from local files (operator-supplied): deployed, replacing a stored app of that name. */
 static enclos_err boot_apps(enclos_server *s) {
   enclos_buf wasm = ENCLOS_BUF_INIT, man = ENCLOS_BUF_INIT;
   enclos_err rc = ENCLOS_OK;
@@ -671,11 +671,18 @@ enclos_err enclos_server_new(const enclos_server_config *cfg, enclos_server **ou
   if (s->cfg.tee == ENCLOS_TEE_SIM)
     ENCLOS_WARN_LOG(MOD, "TEE backend is SIMULATED: certificates prove nothing about hardware; "
                          "clients must opt in with allow_sim (use a real TEE with --tee)");
-  /* Sealed store. The sim backend's sealing key lives on the untrusted disk (store.h). */
+  /* Sealed store under the TEE's sealing key, which is bound to the measurement: another
+   * build of enclos (or another TEE) cannot open it (store.h, enclos_store_opts_for_tee). */
   snprintf(path, sizeof(path), "%s/store", s->data_dir);
   (void)mkdir(path, 0700);
-  enclos_store_opts so = {.seal_key = enclos_store_sim_seal_key, .seal_ctx = path, .create = true};
-  ENCLOS_GUARD(enclos_store_open(path, &so, &s->store));
+  enclos_store_opts so = {.create = true};
+  ENCLOS_GUARD(enclos_store_opts_for_tee(s->tee, &so));
+  rc = enclos_store_open(path, &so, &s->store);
+  if (rc == ENCLOS_E_AUTH)
+    ENCLOS_GUARD_FAILF(rc, "the sealed store in %s was sealed by another enclos binary or TEE (the sealing key "
+                           "is bound to the measurement); use another --data directory",
+                       path);
+  ENCLOS_GUARD(rc);
   /* Auth. */
   enclos_jwt_config_default(&s->jwt);
   s->jwt.issuer = s->cfg.jwt_issuer;
@@ -696,6 +703,7 @@ enclos_err enclos_server_new(const enclos_server_config *cfg, enclos_server **ou
     ENCLOS_GUARD_ENSUREF(s->access_log != NULL, ENCLOS_E_IO, "cannot open access log %s: %s", s->cfg.access_log,
                          strerror(errno));
   }
+  ENCLOS_GUARD(server__pki_boot(s));
   ENCLOS_GUARD(server__registry_boot(s));
   ENCLOS_GUARD(boot_apps(s));
   s->cfg.boot_app_count = 0;
@@ -806,6 +814,8 @@ void enclos_server_free(enclos_server *s) {
   server__registry_free(s);
   enclos_jwks_source_free(s->jwks);
   enclos_store_close(s->store);
+  enclos_pkey_free(s->ca_key);
+  enclos_x509_free(s->ca_cert);
   enclos_tee_free(s->tee);
   if (s->access_log && s->access_log != stderr) fclose(s->access_log);
   if (s->listen_fd >= 0) close(s->listen_fd);

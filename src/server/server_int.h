@@ -124,6 +124,8 @@ struct enclos_server {
   enclos_tee *tee;
   pthread_mutex_t tee_lock;  /* TEE handles are used by one thread at a time */
   enclos_store *store;
+  enclos_pkey *ca_key;   /* intermediate CA (pki.c); NULL: self-signed leaves */
+  enclos_x509 *ca_cert;
   pthread_mutex_t mgmt_lock; /* deploy/delete/store: one management operation at a time */
   /* Registry (guarded by reg_lock). */
   pthread_rwlock_t reg_lock;
@@ -197,7 +199,16 @@ typedef struct srv_req_view {
 } srv_req_view;
 srv_req_view *server__conn_view(srv_conn *c);
 
+/* Parses and checks a manifest for app \p name (docs/server.md, "Manifest") into \p a: policy,
+ * limits, canonical JSON, configuration tree and root (a->code_hash must be set). */
+ENCLOS_MUST_USE enclos_err server__manifest_parse(const char *name, const char *text, size_t len, srv_app *a);
+
+/* pki.c: loads or creates the intermediate CA when --ca or --dev-pki is set. */
+ENCLOS_MUST_USE enclos_err server__pki_boot(struct enclos_server *s);
+
 /* config.c */
+ENCLOS_MUST_USE enclos_err server__config_parse(const char *text, size_t n, const char *what,
+                                                enclos_server_config *cfg, enclos_server_config_file **holder);
 ENCLOS_MUST_USE enclos_err server__json_hex(enclos_buf *out, const uint8_t *p, size_t n);
 
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of `enclos serve` on 127.0.0.1 (issue 8 acceptance 1 and 2).
 
-usage: e2e_server.py ENCLOS_BINARY EXAMPLES_DIR
+usage: e2e_server.py ENCLOS_BINARY EXAMPLES_DIR [PROBE_WASM]
 
 Starts the server on a free port (port 0, read back from --ready-file) with a JWKS of a
 P-256 key made here with the openssl command, then checks: management refused without a
@@ -26,6 +26,7 @@ import time
 
 ENCLOS = os.path.abspath(sys.argv[1])
 EXAMPLES = os.path.abspath(sys.argv[2])
+PROBE = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None  # tests/app/guest/probe.c
 TMP = tempfile.mkdtemp(prefix="enclos-e2e-")
 DATA = os.path.join(TMP, "data")
 POLICY = os.path.join(TMP, "policy.json")
@@ -101,7 +102,7 @@ with open(POLICY, "w") as f:
 CONFIG = os.path.join(TMP, "server.json")
 with open(CONFIG, "w") as f:
     json.dump({"workers": 2, "app_threads": 2, "handshake_timeout_ms": 3000, "request_timeout_ms": 3000,
-               "idle_timeout_ms": 20000, "max_body": 4 * 1024 * 1024, "max_connections": 3000,
+               "idle_timeout_ms": 300000, "max_body": 4 * 1024 * 1024, "max_connections": 3000,
                "jwt_issuer": "e2e-issuer", "admin_role": "admin"}, f)
 
 # ---- server process -------------------------------------------------------------------------------
@@ -110,15 +111,15 @@ SERVER = None
 PORT = None
 
 
-def start_server():
+def start_server(data=None, extra=()):
     global SERVER, PORT
     ready = os.path.join(TMP, "ready")
     if os.path.exists(ready):
         os.unlink(ready)
     errlog = open(os.path.join(TMP, "server.log"), "ab")
-    SERVER = subprocess.Popen([ENCLOS, "serve", "--config", CONFIG, "--listen", "127.0.0.1:0", "--data", DATA,
+    SERVER = subprocess.Popen([ENCLOS, "serve", "--config", CONFIG, "--listen", "127.0.0.1:0", "--data", data or DATA,
                                "--jwks", JWKS, "--ready-file", ready, "--access-log",
-                               os.path.join(TMP, "access.log")], stdout=errlog, stderr=errlog)
+                               os.path.join(TMP, "access.log")] + list(extra), stdout=errlog, stderr=errlog)
     deadline = time.time() + 120
     while time.time() < deadline:
         if os.path.exists(ready):
@@ -199,8 +200,8 @@ def raw(data, sni=None, timeout=60):
     return r
 
 
-def enclos(*args, tok=None):
-    cmd = [ENCLOS] + list(args) + ["--policy", POLICY]
+def enclos(*args, tok=None, policy=True):
+    cmd = [ENCLOS] + list(args) + (["--policy", POLICY] if policy else [])
     if tok:
         cmd += ["--token", tok]
     p = subprocess.run(cmd, capture_output=True, timeout=120)
@@ -353,6 +354,40 @@ def test_fuel():
           "enclos_http_request_duration_seconds_bucket" in metrics, "metrics count traps, calls and latency")
 
 
+def test_slow_app():
+    """A spinning app is cut off by its timeout and never stalls the event loops."""
+    if not PROBE or not os.path.exists(PROBE):
+        check(False, "tests/app/guest/probe.wasm not built")
+        return
+    m = manifest("probe", {"limits": {"fuel": 10 ** 11, "timeout_ms": 4000}})
+    rc, out, err = enclos("deploy", URL(), "probe", PROBE, "--manifest", m, tok=ADMIN)
+    check(rc == 0, "deploy probe (timeout 4 s)")
+    import threading
+    result = {}
+
+    def spin():
+        t = time.time()
+        result["r"] = request("POST", "/apps/probe/call/spin", b"[]")
+        result["t"] = time.time() - t
+
+    th = threading.Thread(target=spin)
+    th.start()
+    time.sleep(0.5)
+    t = time.time()
+    fast = [request("GET", "/healthz")[0] for _ in range(5)] + [request("POST", "/apps/echo/call/echo", b'["x"]')[0]]
+    dt = time.time() - t
+    th.join(120)
+    st, _, b = result.get("r", (0, {}, b""))
+    check(fast == [200] * 6 and dt < 3.5, f"other requests served while an app spins ({dt:.2f}s)")
+    check(st == 504 and is_json_error(b, "app_timeout") and result["t"] < 60, "spinning app -> 504 app_timeout")
+    st, _, b = request("POST", "/apps/probe/call/trap", b"[]")
+    check(st == 500 and is_json_error(b, "app_trap"), "trapping app -> 500 app_trap")
+    st, _, b = request("POST", "/apps/probe/call/add", b"[2, 3]")
+    check(st == 200 and json.loads(b) == [5], "probe add [2,3] -> [5]")
+    st, _, b = request("POST", "/apps/probe/call/add", b'["a", 3]')
+    check(st == 400 and is_json_error(b, "bad_arguments"), "arguments not fitting the signature -> 400")
+
+
 def test_invalid_uploads():
     for data, why in ((b"not wasm at all", "garbage"), (b"\0asm\x01\0\0\0\x01\x05", "truncated module"),
                       (open(ECHO, "rb").read()[:200], "cut-off echo.wasm")):
@@ -481,12 +516,38 @@ def test_unload():
     check(request("DELETE", "/apps/echo")[0] == 401, "DELETE without a token -> 401")
 
 
+def test_dev_pki():
+    """--dev-pki: leaves issued by an intermediate CA generated in the TEE, signed by a
+    development root; clients pin the root."""
+    data = os.path.join(TMP, "data-pki")
+    start_server(data, ["--dev-pki", "--app", f"echo={ECHO}"])
+    root = os.path.join(data, "pki", "root", "root.crt")
+    sealed = os.path.join(data, "pki", "intermediate.sealed")
+    check(os.path.exists(root) and os.path.exists(sealed), "dev root and sealed intermediate created")
+    rc, out, err = enclos("call", URL(), "echo", "echo", "pki", "--roots", root)
+    check(rc == 0 and "pki" in out, "enclos call --roots verifies the chain to the dev root")
+    rc, out, err = enclos("call", URL(), "echo", "echo", "pki")
+    check(rc != 0 and "REFUSED" in err, "without --roots a CA-issued leaf is refused")
+    other = os.path.join(TMP, "other-root")
+    subprocess.run([ENCLOS, "ca", "init", other], capture_output=True)
+    rc, out, err = enclos("apps", URL(), "--roots", os.path.join(other, "root.crt"), tok=ADMIN)
+    check(rc != 0 and "REFUSED" in err, "a different root is refused")
+    rc, out, err = enclos("attest", URL(), "--nonce", "--roots", root)
+    check(rc == 0 and "fresh evidence" in out, "enclos attest --roots --nonce")
+    mtime = os.stat(sealed).st_mtime
+    check(stop_server() == 0, "dev-pki server: clean exit")
+    start_server(data, ["--dev-pki"])
+    rc, out, err = enclos("call", URL(), "echo", "echo", "again", "--roots", root)
+    check(rc == 0 and os.stat(sealed).st_mtime == mtime, "after a restart the sealed intermediate is reused")
+    check(stop_server() == 0, "dev-pki server: second clean exit")
+
+
 def main():
     log(f"work dir {TMP}")
     start_server()
     log(f"server on port {PORT}")
     tests = [test_management_auth, test_deploy_and_call, test_sni_identity, test_replace, test_app_policy,
-             test_fuel, test_invalid_uploads, test_bad_http, test_slow_and_garbage, test_many_connections,
+             test_fuel, test_slow_app, test_invalid_uploads, test_bad_http, test_slow_and_garbage, test_many_connections,
              test_unload]
     for t in tests:
         log(f"--- {t.__name__}")
@@ -510,6 +571,11 @@ def main():
     check(request("POST", "/apps/secure/call/echo", b'["x"]')[0] == 401, "app policy survives the restart")
     rc = stop_server()
     check(rc == 0, f"second SIGTERM: clean exit (status {rc})")
+    log("--- test_dev_pki")
+    try:
+        test_dev_pki()
+    except Exception as e:
+        check(False, f"test_dev_pki raised {type(e).__name__}: {e}")
     slog = server_log()
     check("AddressSanitizer" not in slog and "LeakSanitizer" not in slog and "runtime error" not in slog,
           "no sanitizer report in the server log")
