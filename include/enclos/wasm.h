@@ -110,7 +110,9 @@ typedef struct enclos_wasm_limits {
   uint32_t max_memory_pages; /* cap for every memory (64 KiB pages); default 16384 = 1 GiB */
   uint32_t max_table_elems;  /* cap for every table; default 1,000,000 */
   uint32_t max_call_depth;   /* nested wasm calls before "call stack exhausted"; default 10,000 */
-  uint32_t max_stack_bytes;  /* value stack per store; default 8 MiB */
+  uint32_t max_stack_bytes;  /* value stack per store; default 8 MiB (reserved twice: the
+                                second copy holds the high halves of v128 values and is only
+                                touched by vector code) */
   bool guard_pages;          /* reserve 8 GiB + guard for 32-bit memories when possible
                                 (bounds checks by the MMU); false forces explicit checks */
 } enclos_wasm_limits;
