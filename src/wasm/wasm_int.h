@@ -45,6 +45,9 @@
 #define WASM_MAX_PAGES 65536u         /* 32-bit memories: 4 GiB */
 #define WASM_MAX_TABLE_SIZE 0xffffffffu
 #define WASM_MAX_STACK_SLOTS 100000u  /* operand stack height of one function */
+/* Address space reserved per guarded memory: every effective address (i32 + u32 offset,
+ * < 2^33) plus the widest scalar access stays inside, with a 64 KiB guard to spare. */
+#define WASM_GUARD_RESERVE ((8ull << 30) + 65536u)
 #define WASM_MAX_FUNC_NAMES 1000000u  /* entries of the name section's function name map */
 
 /* ---- 2. The decoded module ----------------------------------------------------------- */
