@@ -3,9 +3,12 @@
  * Divisions:
  *   1. Value helpers and float semantics (§4.3.3: fmin/fmax, nearest, truncation).
  *   2. Host calls.
- *   3. wasm__invoke: explicit call-frame stack (never recursing on the native stack per wasm
- *      call), computed-goto dispatch (the only use of the `&&label` extension in enclos),
- *      fuel and interrupt checks at FUEL ops (function entry and loop headers).
+ *   3. Loop helpers: operand macros, frame zeroing, dispatch (and its op statistics).
+ *      The loop itself is interp_loop.inc: explicit call-frame stack (never recursing on the
+ *      native stack per wasm call), computed-goto dispatch (the only use of the `&&label`
+ *      extension in enclos), fuel and interrupt checks at function entry and loop headers.
+ *   4. Guard-page traps: the signal handler, the two instantiations of the loop (checked,
+ *      guarded) and wasm__invoke, which picks one.
  */
 #include <math.h>
 #include <string.h>
@@ -153,7 +156,7 @@ static enclos_err call_host(enclos_wasm_store *s, wfunc *f, winst *caller_inst, 
   return ENCLOS_OK;
 }
 
-/* ---- 3. The loop ------------------------------------------------------------------------- */
+/* ---- 3. Loop helpers ----------------------------------------------------------------------- */
 
 /* Zeroes the n slots at p. Every frame has at least 4 slots past its parameters (compile.c
  * pads frame_slots), so the usual few locals take 4 plain stores and no call to memset. */

@@ -169,9 +169,9 @@ struct enclos_wasm_module {
 /* ---- 3. Internal code ------------------------------------------------------------------
  * A function compiles to an array of 32-bit words. Each instruction is an opcode word
  * followed by operands; operands are frame-slot indexes (fp-relative, one 64-bit slot per
- * value), immediates or branch targets (relative to the operand's own index). Numeric and memory-access
- * opcodes keep their binary opcode number (0x28..0xc4), saturating truncations are
- * 0x100+n, everything else is numbered below. */
+ * value), immediates or branch targets (relative to the operand's own index). Numeric and
+ * memory-access opcodes keep their binary opcode number (0x28..0xc4), saturating truncations
+ * are 0x100+n, everything else is numbered below. */
 #define WOP_SAT_BASE 0x100u
 #define WOPS(X)                                                                              \
   X(UNREACHABLE) X(BR) X(BR_IF) X(BR_UNLESS) X(BR_TABLE) X(COPY) X(RETURN) X(CALL)          \
