@@ -49,6 +49,19 @@ ENCLOS_MUST_USE enclos_err enclos_aead_key_open(enclos_aead_key *k,
                                                 size_t size,
                                                 const uint8_t tag[ENCLOS_AEAD_TAG_SIZE],
                                                 uint8_t *pt);
+/**
+ * As enclos_aead_key_open, with the plaintext scattered: the first \p sizes[0] bytes go to
+ * \p outs[0], the next \p sizes[1] to \p outs[1], and so on (the sizes must add up to \p size).
+ * Lets a caller decrypt a framed record's header into a stack buffer and its payload straight
+ * into the destination, without a second copy. On a bad tag every part is wiped.
+ */
+ENCLOS_MUST_USE enclos_err enclos_aead_key_open_parts(enclos_aead_key *k,
+                                                      const uint8_t iv[ENCLOS_AEAD_IV_SIZE],
+                                                      const void *aad, size_t aad_size,
+                                                      const void *ct, size_t size,
+                                                      const uint8_t tag[ENCLOS_AEAD_TAG_SIZE],
+                                                      uint8_t *const *outs, const size_t *sizes,
+                                                      size_t count);
 void enclos_aead_key_free(enclos_aead_key *k);
 
 #ifdef __cplusplus

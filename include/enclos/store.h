@@ -8,7 +8,9 @@
  *   LMDB keys of the form tag(8) ‖ HMAC-SHA256(k_index(table), table ‖ key) and opaque records.
  * - `store.anchor`: the rollback anchor (version + set digest + MAC), written atomically after
  *   each commit (temp file, fsync, rename, fsync dir).
- * - `sim-sealing.secret`: only with the sim sealing key (enclos_store_sim_seal_key).
+ * - `sim-sealing.secret`: only with the stand-in key enclos_store_sim_seal_key (tests).
+ *
+ * Guarantees, what they cost and what they do not cover: docs/store.md.
  *
  * Cryptography: a random 32-byte store master key is wrapped (AES-256-GCM) under the caller's
  * sealing key in the header record. Subkeys come from HKDF-SHA256 over the master key, per
@@ -24,8 +26,14 @@
  * recomputes the set digest (one HMAC per record, no decryption) and compares it with the MAC'd
  * state record, so a replayed old record, a swapped or deleted record is refused
  * (ENCLOS_E_TAMPERED); a whole database older than the anchor is refused (ENCLOS_E_ROLLBACK).
- * Individual reads authenticate the record (AEAD) but cannot see a replayed older record of the
- * same key between opens; enclos_store_verify() repeats the full check at any time.
+ * The same scan fills a record index in (TEE) memory: per live record its key fingerprint,
+ * version and GCM tag prefix (32 bytes per slot, at most 3/4 full). Every read, and every
+ * overwrite or delete, checks the record LMDB returns against it, so a replayed older record,
+ * a restored deleted record or a removed record is refused on the read that meets it
+ * (ENCLOS_E_TAMPERED), not only at the next open. Reads in a snapshot older than the last
+ * commit check only the keys unchanged since the snapshot. enclos_store_verify() repeats the
+ * full scan and compares it with the index. One store handle per directory: another writer
+ * makes this handle's reads fail as tampered.
  *
  * Crash window: LMDB commits first (durable, fsync), then the anchor is replaced. A crash
  * in between leaves the database exactly one version ahead of the anchor; open accepts that
@@ -36,12 +44,15 @@
  *
  * Threads: a store handle is used by one thread at a time.
  *
- * Cost (tests/store/bench_store.c, Release, this project's 2-core VM, OpenSSL 3.0): a 100-byte
- * get costs one HMAC-SHA256 (~0.1 us, precomputed pads) and one AES-GCM open (~0.3 us) on top of
- * the LMDB lookup: about 40% of raw LMDB's get rate. A 10-KiB get is bound by AES-GCM
- * (~3 GB/s in OpenSSL 3.0 here), about 10% of a raw LMDB get plus memcpy. Each write
- * transaction adds two HMACs per record (set digest) and, per commit, an anchor replace (two
- * fsyncs): batch writes.
+ * Cost (scripts/bench-store, figures in bench/README.md): a get costs one HMAC-SHA256 of the key
+ * (precomputed pads), one index probe and one AES-256-GCM pass that decrypts the value straight
+ * into the caller's buffer (no allocation once it has grown), on top of the LMDB lookup. Large
+ * values are bound by AES-GCM throughput (OpenSSL 3.0). Each write adds two HMACs (set digest)
+ * and, per commit, an anchor replace (two fsyncs): batch writes.
+ *
+ * Write transactions: an operation that fails after changing the transaction (LMDB map full,
+ * I/O) marks it failed, and its commit then aborts it (ENCLOS_E_STATE); refusals decided before
+ * any change (quota, limits, not found) leave it usable.
  *
  * App-facing API: enclos_store_kv_* are the functions the `enclos` import module's kv host
  * functions (kv_get/kv_put/kv_delete/kv_list) will call once the WASI host-function registration
@@ -59,6 +70,7 @@
 
 #include <enclos/buf.h>
 #include <enclos/error.h>
+#include <enclos/tee.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,10 +108,31 @@ typedef struct enclos_store_opts {
   size_t map_size;  /**< 0: ENCLOS_STORE_DEFAULT_MAP_SIZE */
   size_t max_value; /**< 0: ENCLOS_STORE_DEFAULT_MAX_VALUE */
   bool create;      /**< create the store when the directory holds none */
-  bool skip_verify; /**< skip the full set-digest scan at open (tests, benchmarks) */
-  /** Whether the anchor sits in trusted monotonic storage. The sim backend has none, so false. */
+  /** Skip the full set-digest scan at open (tests). Also leaves the record index off, so reads
+   *  no longer catch a replayed record (enclos_store_status says so). */
+  bool skip_verify;
+  /** Whether the anchor sits in trusted monotonic storage. No backend offers one yet: false. */
   bool trusted_anchor;
+  /** Where the sealing key comes from, for status reports (e.g. "sim", "sgx"); NULL: "caller". */
+  const char *seal_source;
 } enclos_store_opts;
+
+/**
+ * The sealing key of a TEE backend as a store key provider: \p ctx is the enclos_tee *.
+ * Same key as enclos_tee_sealing_key (sim: the sim backend's key, bound to the measured binary;
+ * sgx: Gramine's MRENCLAVE-bound key; sev-snp: the VMPCK-derived key from /dev/sev-guest).
+ */
+ENCLOS_MUST_USE enclos_err enclos_store_tee_seal_key(void *ctx, uint8_t key[32]);
+
+/**
+ * Fills the key provider fields of \p opts (seal_key, seal_ctx, seal_source, trusted_anchor)
+ * for backend \p tee, which must outlive the store's open and any key rotation. Fails loudly
+ * (ENCLOS_E_UNSUPPORTED) where the backend has no sealing key: TDX has none in hardware, and the
+ * store's keys must then come from a peer TEE's key vault over mutual RA-TLS, which is not
+ * built yet; there is deliberately no weaker fallback. SEV-SNP without /dev/sev-guest fails
+ * the same way. The key is fetched once here to fail early; open fetches it again.
+ */
+ENCLOS_MUST_USE enclos_err enclos_store_opts_for_tee(enclos_tee *tee, enclos_store_opts *opts);
 
 typedef struct enclos_store enclos_store;
 typedef struct enclos_store_table enclos_store_table;
@@ -120,11 +153,22 @@ void enclos_store_close(enclos_store *s);
 typedef struct enclos_store_status {
   uint64_t version;        /**< committed store version */
   uint64_t anchor_version; /**< version recorded in the anchor */
-  bool trusted_monotonic;  /**< false: the anchor is on the untrusted disk (sim) */
+  bool trusted_monotonic;  /**< false: the anchor is on the untrusted disk (every backend today) */
   const char *anchor_note; /**< human-readable explanation of the rollback protection */
   bool read_only;          /**< true after an anchor write failed */
+  bool record_index;       /**< reads check each record against the trusted index */
+  uint64_t records;        /**< live records (header/state excluded); 0 if the index is off */
+  size_t apps_loaded;      /**< app tables with an open handle */
 } enclos_store_status;
 void enclos_store_status_get(const enclos_store *s, enclos_store_status *out);
+
+/**
+ * A human-readable multi-line status report (appended to \p out): directory, versions, sealing
+ * key source, what rollback and replay protection holds and what does not (in particular when
+ * the backend offers no trusted monotonic state), and whether the store is read-only. What
+ * `enclos store status --data DIR` prints.
+ */
+ENCLOS_MUST_USE enclos_err enclos_store_status_text(const enclos_store *s, enclos_buf *out);
 
 /** Re-runs the full set-digest check that open does (O(records)). */
 ENCLOS_MUST_USE enclos_err enclos_store_verify(enclos_store *s);

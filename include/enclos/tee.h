@@ -41,6 +41,10 @@ typedef struct enclos_tee_config {
   const char *tsm_root;      /**< /sys/kernel/config/tsm/report */
   const char *sev_guest;     /**< /dev/sev-guest */
   const char *gramine_root;  /**< /dev/attestation */
+  /** Fault-injection seam (STYLE.md §20) for /dev/sev-guest: called instead of ioctl(2) with
+   * SNP_GET_REPORT / SNP_GET_DERIVED_KEY and \c sev_ioctl_ctx; NULL: the real system call. */
+  int (*sev_ioctl)(int fd, unsigned long request, void *arg, void *ctx);
+  void *sev_ioctl_ctx;
 } enclos_tee_config;
 
 typedef struct enclos_tee enclos_tee;

@@ -51,6 +51,48 @@ ENCLOS_MUST_USE enclos_err enclos_tls_exporter(enclos_tls_conn *c, const char *l
 ENCLOS_MUST_USE enclos_err enclos_tls_read(enclos_tls_conn *c, void *buf, size_t size, size_t *got);
 ENCLOS_MUST_USE enclos_err enclos_tls_write(enclos_tls_conn *c, const void *buf, size_t size);
 
+/* ---- Non-blocking server connections (event loops; `enclos serve`) -------------------- */
+
+/** Adds a reference to \p ctx (thread-safe); each holder calls enclos_tls_ctx_free once. */
+enclos_tls_ctx *enclos_tls_ctx_ref(enclos_tls_ctx *ctx);
+
+/**
+ * Server Name Indication (RFC 6066 §3): called during the handshake with the name the client
+ * sent (NULL when none). Return a context (with a reference for the callee, which drops it) to
+ * present that context's certificate instead, or NULL to keep \p ctx's. Runs on the thread
+ * that drives the handshake.
+ */
+typedef enclos_tls_ctx *(*enclos_tls_sni_fn)(void *arg, const char *server_name);
+void enclos_tls_ctx_set_sni(enclos_tls_ctx *ctx, enclos_tls_sni_fn fn, void *arg);
+
+/** Returns 0 (done), ENCLOS_TLS_WANT_READ or ENCLOS_TLS_WANT_WRITE through \p want. */
+#define ENCLOS_TLS_WANT_READ 1
+#define ENCLOS_TLS_WANT_WRITE 2
+
+/** A server connection on non-blocking socket \p fd; nothing is sent until the first step. */
+ENCLOS_MUST_USE enclos_err enclos_tls_server_conn(enclos_tls_ctx *ctx, int fd, enclos_tls_conn **out);
+/**
+ * Continues the handshake: ENCLOS_OK when complete; ENCLOS_E_AGAIN with \p want saying what
+ * the socket must become; ENCLOS_E_PROTOCOL (bad peer data) or ENCLOS_E_CLOSED otherwise.
+ */
+ENCLOS_MUST_USE enclos_err enclos_tls_handshake_step(enclos_tls_conn *c, int *want);
+/**
+ * Non-blocking read: ENCLOS_OK with *got > 0; ENCLOS_E_AGAIN (\p want set);
+ * ENCLOS_E_CLOSED at end of stream; ENCLOS_E_IO / _PROTOCOL on errors.
+ */
+ENCLOS_MUST_USE enclos_err enclos_tls_read_nb(enclos_tls_conn *c, void *buf, size_t size, size_t *got,
+                                              int *want);
+/** Non-blocking write of up to \p size bytes: ENCLOS_OK with *wrote > 0; ENCLOS_E_AGAIN (\p want
+ *  set; call again with the same bytes); ENCLOS_E_CLOSED / _IO. */
+ENCLOS_MUST_USE enclos_err enclos_tls_write_nb(enclos_tls_conn *c, const void *buf, size_t size,
+                                               size_t *wrote, int *want);
+/** The SNI name the client sent, or NULL. */
+const char *enclos_tls_server_name(enclos_tls_conn *c);
+/** The certificate this side presented (a copy for the caller to free). */
+ENCLOS_MUST_USE enclos_err enclos_tls_own_cert(enclos_tls_conn *c, enclos_x509 **out);
+/** Sends close_notify without waiting for the peer's (best effort, non-blocking). */
+void enclos_tls_shutdown_nb(enclos_tls_conn *c);
+
 #ifdef __cplusplus
 }
 #endif

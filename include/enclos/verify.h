@@ -2,9 +2,9 @@
  * \file verify.h
  * \brief The RA-TLS client verifier and its JSON policy (docs/attestation.md §7-§8).
  *
- * Implemented in src/ratls. Hardware evidence (SGX/TDX/SNP) is checked by backends registered
- * with enclos_verify_register_backend (the verify module fills them in); without one, such
- * evidence is refused with "hardware evidence verification not available in this build".
+ * Implemented in src/ratls. Hardware evidence (SGX/TDX/SNP) found in a certificate is verified by
+ * the hardware verifier (verify_hw.h, src/verify) against the collateral named in the options, at
+ * the options' time; the claims are then bound to it (report data = H(claims)).
  */
 #ifndef ENCLOS_VERIFY_H
 #define ENCLOS_VERIFY_H
@@ -27,30 +27,16 @@ extern "C" {
 #define ENCLOS_MEASUREMENT_MAX 64
 #define ENCLOS_TCB_STATUS_MAX 48
 
-/** What a hardware backend reports about evidence it verified. */
-typedef struct enclos_hw_result {
-  uint8_t report_data[64];
-  uint8_t measurement[ENCLOS_MEASUREMENT_MAX]; /**< MRENCLAVE / MRTD / SNP MEASUREMENT */
-  size_t measurement_size;
-  char tcb_status[ENCLOS_TCB_STATUS_MAX];      /**< Intel's spelling, e.g. "UpToDate" */
-} enclos_hw_result;
-
-/**
- * A hardware evidence checker: verifies signature chain, collateral and TCB of \p evidence and
- * fills \p out. \p endorsements may be empty.
- */
-typedef enclos_err (*enclos_hw_verify_fn)(enclos_tee_kind kind, const uint8_t *evidence, size_t size,
-                                          const uint8_t *endorsements, size_t endorsements_size,
-                                          int64_t now, enclos_hw_result *out);
-
-/** Registers the checker for \p kind (sgx, tdx or sev-snp); NULL unregisters. Not thread-safe. */
-ENCLOS_MUST_USE enclos_err enclos_verify_register_backend(enclos_tee_kind kind, enclos_hw_verify_fn fn);
+struct enclos_hw_collateral;
+struct enclos_hw_fetch_opts;
 
 typedef struct enclos_policy enclos_policy;
 
 /**
  * Parses a policy. Keys: allow_sim (bool, default false), tee ([names]), measurements ([hex]),
- * config_root (hex), app ({name, code_hash}), tcb_status ([strings]), max_age_s (int).
+ * config_root (hex), app ({name, code_hash}), tcb_status ([Intel status names], default
+ * ["UpToDate"]; SGX/TDX only), max_age_s (int), hardware ({...}: the hardware verifier's settings,
+ * enclos_hw_policy_load_json keys, e.g. allow_debug, snp_min_tcb, vmpl).
  * Unknown keys and wrong types are errors naming the key.
  */
 ENCLOS_MUST_USE enclos_err enclos_policy_parse(const char *json, size_t size, enclos_policy **out);
@@ -73,11 +59,13 @@ typedef struct enclos_verify_result {
   enclos_tee_kind tee;
   uint8_t measurement[ENCLOS_MEASUREMENT_MAX];
   size_t measurement_size;
-  char tcb_status[ENCLOS_TCB_STATUS_MAX]; /**< empty for sim */
+  char tcb_status[ENCLOS_TCB_STATUS_MAX]; /**< Intel TCB status (SGX/TDX); empty for sim and SNP */
   bool has_claims;                        /**< false for legacy formats (key hash only) */
   enclos_claims claims;
   enclos_hash_alg rd_alg;                 /**< hash that bound the claims */
   int64_t not_before, not_after;          /**< of the leaf */
+  bool hw_verified;                       /**< hardware evidence passed the hardware verifier */
+  uint8_t report_data[64];                /**< as found in the verified evidence */
 } enclos_verify_result;
 
 typedef struct enclos_verify_opts {
@@ -91,12 +79,19 @@ typedef struct enclos_verify_opts {
   size_t tls_exporter_size;
   enclos_x509 *const *sim_roots; /**< optional: accept sim evidence only from these platform roots */
   size_t n_sim_roots;
+  /** Hardware evidence (SGX/TDX/SEV-SNP) is checked against this collateral (certificates, CRLs,
+   * TCB Info, QE Identity; enclos_hw_collateral_add_dir) at time \p now. */
+  const struct enclos_hw_collateral *collateral;
+  /** When \p collateral is NULL: fetch what the evidence needs (Intel PCS / AMD KDS, with the
+   * fetcher's cache). Both NULL: hardware evidence is refused ("collateral missing"). */
+  const struct enclos_hw_fetch_opts *fetch;
 } enclos_verify_opts;
 
 /**
  * Verifies a peer chain (leaf first): path to \p opts->roots (or a valid self-signed leaf),
  * unknown critical extensions, the evidence in the leaf and its binding to the leaf's key,
- * the evidence itself (sim here, hardware via registered backends), then the policy.
+ * the evidence itself (sim here, SGX/TDX/SNP by the hardware verifier with \p opts->collateral),
+ * then the policy.
  * Every refusal names its reason in enclos_err_detail().
  */
 ENCLOS_MUST_USE enclos_err enclos_verify_chain(enclos_x509 *const *chain, size_t n,

@@ -147,7 +147,11 @@ typedef struct enclos_snp_report {
   const uint8_t *raw; /* 1184 bytes */
 } enclos_snp_report;
 
+/* Guest POLICY bits (SEV-SNP ABI #56860 Table 9; ATTESTATION-FORMATS.md §3.5). */
+#define ENCLOS_SNP_POLICY_SMT (UINT64_C(1) << 16)
+#define ENCLOS_SNP_POLICY_MIGRATE_MA (UINT64_C(1) << 18)
 #define ENCLOS_SNP_POLICY_DEBUG (UINT64_C(1) << 19)
+#define ENCLOS_SNP_POLICY_SINGLE_SOCKET (UINT64_C(1) << 20)
 
 /** Parses an SNP report (exactly 1184 bytes, VERSION >= 2). */
 ENCLOS_MUST_USE enclos_err enclos_snp_report_parse(const void *data, size_t size,
@@ -246,10 +250,21 @@ typedef struct enclos_hw_policy {
   uint8_t measurement[48], host_data[32];
   uint16_t min_isvsvn;   /* SGX */
   uint32_t min_guest_svn; /* SNP */
+  /* SEV-SNP (ATTESTATION-FORMATS.md §3.6 step 6). */
+  bool allow_migration;       /* accept guest POLICY.MIGRATE_MA (bit 18); default false */
+  bool require_single_socket; /* require POLICY.SINGLE_SOCKET (bit 20); default false */
+  bool forbid_smt;            /* refuse POLICY.SMT (bit 16); default false */
+  bool require_amd_crl;       /* refuse without an ARK-signed CRL in the collateral; default false */
+  bool has_vmpl, has_id_key_digest, has_author_key_digest;
+  uint32_t vmpl; /* expected VMPL */
+  uint8_t id_key_digest[48], author_key_digest[48];
+  /* Minimum REPORTED_TCB components (the TCB the VCEK/VLEK certifies); -1: no minimum. */
+  int snp_min_bootloader, snp_min_tee, snp_min_snp, snp_min_microcode, snp_min_fmc;
 } enclos_hw_policy;
 
 void enclos_hw_policy_default(enclos_hw_policy *p);
-/** Loads a small JSON policy (see docs in src/verify/policy_json.c) on top of the default. */
+/** Loads a JSON policy on top of \p p (keys: docs/attestation.md "Hardware verifier policy"; unknown
+ * keys and wrong types are errors naming the key). */
 ENCLOS_MUST_USE enclos_err enclos_hw_policy_load_json(const void *data, size_t size,
                                                       enclos_hw_policy *p);
 

@@ -3,6 +3,10 @@
 #define ENCLOS_CLI_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include <enclos/verify.h>
+#include <enclos/verify_hw.h>
 
 /* Exit statuses shared by every sub-command. */
 enum {
@@ -26,8 +30,31 @@ int cli_cmd_run(int argc, char **argv);
 int cli_cmd_attest(int argc, char **argv);
 int cli_cmd_ca(int argc, char **argv);
 int cli_cmd_verify(int, char **);
+int cli_cmd_serve(int argc, char **argv);
+int cli_cmd_deploy(int argc, char **argv);
+int cli_cmd_call(int argc, char **argv);
+int cli_cmd_apps(int argc, char **argv);
+int cli_cmd_store(int argc, char **argv);
 
 /* Prints "enclos <cmd>: <msg>" to stderr and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Collateral for hardware evidence in `attest` and `ca sign` (hw_source.c). */
+#define CLI_HW_MAX_DIRS 8
+#define CLI_HW_USAGE "[--collateral DIR]... [--fetch [--cache DIR] [--product P]]"
+typedef struct cli_hw_source {
+  const char *dirs[CLI_HW_MAX_DIRS];
+  size_t n_dirs;
+  bool fetch;
+  const char *cache, *product;
+  enclos_hw_collateral *coll;
+  enclos_hw_fetch_opts fo;
+} cli_hw_source;
+/* argv[*i] is one of the options above: consumes it (and its value) and returns 1; 0 if it is
+ * not one of them; -1 if its value is missing or there are too many directories. */
+int cli_hw_source_arg(cli_hw_source *s, int argc, char **argv, int *i);
+/* Loads the directories into opts->collateral, or points opts->fetch at the fetcher settings. */
+enclos_err cli_hw_source_apply(cli_hw_source *s, enclos_verify_opts *vo, int64_t now);
+void cli_hw_source_free(cli_hw_source *s);
 
 #endif

@@ -1,4 +1,5 @@
-/* cmd_attest.c: `enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json]`.
+/* cmd_attest.c: `enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json]
+ * [--collateral DIR]... [--fetch [--cache DIR]]`.
  * Connects, verifies the peer's RA-TLS chain (and with --nonce, fresh evidence bound to this
  * TLS session), applies the policy, prints what was attested. Exit 0 only when all holds. */
 #include <netdb.h>
@@ -117,16 +118,23 @@ static void print_result(const enclos_verify_result *r, bool fresh, bool json) {
 }
 
 int cli_cmd_attest(int argc, char **argv) {
-  const char *url = NULL, *policy_path = NULL;
+  static const char usage[] =
+      "usage: enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json] " CLI_HW_USAGE;
+  const char *url = NULL, *policy_path = NULL, *roots_path = NULL;
   bool want_nonce = false, json = false;
+  cli_hw_source hw = {0};
   for (int i = 1; i < argc; i++) {
+    int h = cli_hw_source_arg(&hw, argc, argv, &i);
+    if (h < 0) return cli_usage_error("attest", "%s", usage);
+    if (h > 0) continue;
     if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) policy_path = argv[++i];
+    else if (strcmp(argv[i], "--roots") == 0 && i + 1 < argc) roots_path = argv[++i];
     else if (strcmp(argv[i], "--nonce") == 0) want_nonce = true;
     else if (strcmp(argv[i], "--json") == 0) json = true;
     else if (!url && strncmp(argv[i], "https://", 8) == 0) url = argv[i];
-    else return cli_usage_error("attest", "usage: enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json]");
+    else return cli_usage_error("attest", "%s", usage);
   }
-  if (!url) return cli_usage_error("attest", "usage: enclos attest https://HOST:PORT [--policy FILE.json] [--nonce] [--json]");
+  if (!url) return cli_usage_error("attest", "%s", usage);
   char host[256], port[16];
   const char *hp = url + 8, *colon = strrchr(hp, ':');
   size_t hl = colon ? (size_t)(colon - hp) : strcspn(hp, "/");
@@ -144,7 +152,26 @@ int cli_cmd_attest(int argc, char **argv) {
   enclos_x509 **chain = NULL;
   size_t n = 0;
   enclos_buf body = ENCLOS_BUF_INIT;
-  int fd = dial(host, port);
+  enclos_x509 **roots = NULL;
+  size_t nroots = 0;
+  int fd = -1;
+  if (roots_path) { /* operator roots (PEM bundle); without them the leaf must be self-signed */
+    FILE *f = fopen(roots_path, "rb");
+    enclos_buf pem = ENCLOS_BUF_INIT;
+    uint8_t chunk[4096];
+    size_t k;
+    bool ok = f != NULL;
+    while (ok && (k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+      ok = pem.len + k <= ATTEST_MAX_RESPONSE && enclos_buf_append(&pem, chunk, k) == ENCLOS_OK;
+    if (f) fclose(f);
+    ok = ok && enclos_x509_list_parse(pem.data, pem.len, &roots, &nroots) == ENCLOS_OK;
+    enclos_buf_free(&pem);
+    if (!ok) {
+      status = refuse(json, "roots");
+      goto done;
+    }
+  }
+  fd = dial(host, port);
   if (fd < 0) {
     fprintf(stderr, "enclos attest: cannot connect to %s:%s\n", host, port);
     goto done;
@@ -157,7 +184,11 @@ int cli_cmd_attest(int argc, char **argv) {
     status = refuse(json, "peer certificate");
     goto done;
   }
-  enclos_verify_opts vo = {.policy = policy};
+  enclos_verify_opts vo = {.policy = policy, .roots = roots, .n_roots = nroots};
+  if (cli_hw_source_apply(&hw, &vo, enclos_time_now()) != ENCLOS_OK) {
+    status = refuse(json, "collateral");
+    goto done;
+  }
   enclos_verify_result r;
   if (enclos_verify_chain(chain, n, &vo, &r) != ENCLOS_OK) {
     status = refuse(json, "certificate evidence");
@@ -188,11 +219,13 @@ int cli_cmd_attest(int argc, char **argv) {
   }
   status = CLI_EXIT_OK;
 done:
+  if (roots) enclos_x509_list_free(roots, nroots);
   enclos_buf_free(&body);
   if (chain) enclos_x509_list_free(chain, n);
   enclos_tls_conn_free(conn);
   enclos_tls_ctx_free(ctx);
   if (fd >= 0) close(fd);
   enclos_policy_free(policy);
+  cli_hw_source_free(&hw);
   return status;
 }

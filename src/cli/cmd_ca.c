@@ -1,6 +1,7 @@
 /* cmd_ca.c: operator PKI (docs/attestation.md §6).
  *   enclos ca init DIR                      P-384 root: DIR/root.key (0600), DIR/root.crt
  *   enclos ca sign --ca DIR --csr FILE --policy FILE.json --out FILE [--days N]
+ *                  [--collateral DIR]... [--fetch [--cache DIR]]   (hardware evidence)
  *     checks the evidence in the CSR (bound to the CSR's key) against the policy, then signs
  *     an intermediate CA certificate (CA:TRUE, pathlen 0) for the key generated in the TEE. */
 #include <fcntl.h>
@@ -74,7 +75,8 @@ static int ca_init(const char *dir) {
   return st;
 }
 
-static int ca_sign(const char *dir, const char *csr_path, const char *policy_path, const char *out, int days) {
+static int ca_sign(const char *dir, const char *csr_path, const char *policy_path, const char *out, int days,
+                   cli_hw_source *hw) {
   char kp[4096], cp[4096];
   snprintf(kp, sizeof(kp), "%s/root.key", dir);
   snprintf(cp, sizeof(cp), "%s/root.crt", dir);
@@ -111,6 +113,10 @@ static int ca_sign(const char *dir, const char *csr_path, const char *policy_pat
   }
   int64_t now = enclos_time_now();
   enclos_verify_opts vo = {.policy = pol, .now = now};
+  if (cli_hw_source_apply(hw, &vo, now) != ENCLOS_OK) {
+    st = fail("collateral");
+    goto done;
+  }
   enclos_verify_result r;
   if (enclos_verify_evidence(ENCLOS_RATLS_OID_EVIDENCE, ext.data, ext.len, spki.data, spki.len, &vo, &r)) {
     st = fail("REFUSED: CSR evidence");
@@ -153,22 +159,28 @@ done:
 
 int cli_cmd_ca(int argc, char **argv) {
   static const char usage[] = "usage: enclos ca init DIR | enclos ca sign --ca DIR --csr FILE --policy FILE.json "
-                              "--out FILE [--days N]";
+                              "--out FILE [--days N] " CLI_HW_USAGE;
   if (argc == 3 && strcmp(argv[1], "init") == 0) return ca_init(argv[2]);
   if (argc >= 2 && strcmp(argv[1], "sign") == 0) {
     const char *dir = NULL, *csr = NULL, *pol = NULL, *out = NULL;
     int days = 30;
-    for (int i = 2; i + 1 < argc; i += 2) {
-      if (strcmp(argv[i], "--ca") == 0) dir = argv[i + 1];
-      else if (strcmp(argv[i], "--csr") == 0) csr = argv[i + 1];
-      else if (strcmp(argv[i], "--policy") == 0) pol = argv[i + 1];
-      else if (strcmp(argv[i], "--out") == 0) out = argv[i + 1];
-      else if (strcmp(argv[i], "--days") == 0) days = atoi(argv[i + 1]);
+    cli_hw_source hw = {0};
+    for (int i = 2; i < argc; i++) {
+      int h = cli_hw_source_arg(&hw, argc, argv, &i);
+      if (h < 0) return cli_usage_error("ca", "%s", usage);
+      if (h > 0) continue;
+      if (i + 1 >= argc) return cli_usage_error("ca", "%s", usage);
+      if (strcmp(argv[i], "--ca") == 0) dir = argv[++i];
+      else if (strcmp(argv[i], "--csr") == 0) csr = argv[++i];
+      else if (strcmp(argv[i], "--policy") == 0) pol = argv[++i];
+      else if (strcmp(argv[i], "--out") == 0) out = argv[++i];
+      else if (strcmp(argv[i], "--days") == 0) days = atoi(argv[++i]);
       else return cli_usage_error("ca", "%s", usage);
     }
-    if (!dir || !csr || !pol || !out || days < 1 || days > 3650 || (argc % 2) != 0)
-      return cli_usage_error("ca", "%s", usage);
-    return ca_sign(dir, csr, pol, out, days);
+    if (!dir || !csr || !pol || !out || days < 1 || days > 3650) return cli_usage_error("ca", "%s", usage);
+    int st = ca_sign(dir, csr, pol, out, days, &hw);
+    cli_hw_source_free(&hw);
+    return st;
   }
   return cli_usage_error("ca", "%s", usage);
 }

@@ -8,15 +8,20 @@
 #include "cli_int.h"
 
 static const cli_command commands[] = {
+#ifdef ENCLOS_HAVE_SERVE
+    {"serve", "run the attested application server", cli_cmd_serve},
+#else
     {"serve", "run the attested application server", NULL},
+#endif
     {"run", "run a WASI program: enclos run [--dir H[::G]] [--env K=V] app.wasm [args...]",
      cli_cmd_run},
     {"attest", "connect to an RA-TLS server, verify its evidence and print its claims", cli_cmd_attest},
     {"verify", "verify hardware evidence offline against collateral", cli_cmd_verify},
     {"ca", "operator PKI: init a root, sign an enclos intermediate CSR", cli_cmd_ca},
-    {"deploy", "deploy an app to a server after verifying its attestation", NULL},
-    {"call", "call an app's export on a server after verifying its attestation", NULL},
-    {"apps", "list the apps on a server after verifying its attestation", NULL},
+    {"deploy", "deploy an app to a server after verifying its attestation", cli_cmd_deploy},
+    {"call", "call an app's export on a server after verifying its attestation", cli_cmd_call},
+    {"apps", "list, inspect or delete the apps on a server after verifying its attestation", cli_cmd_apps},
+    {"store", "sealed store: enclos store status|init --data DIR [--tee KIND]", cli_cmd_store},
     {"version", "print version, git revision, build type and TEE backends", cli_cmd_version},
 };
 

@@ -113,26 +113,52 @@ enclos_err enclos_aead_key_seal(enclos_aead_key *k, const uint8_t iv[ENCLOS_AEAD
   return ENCLOS_OK;
 }
 
-enclos_err enclos_aead_key_open(enclos_aead_key *k, const uint8_t iv[ENCLOS_AEAD_IV_SIZE],
-                                const void *aad, size_t aad_size, const void *ct, size_t size,
-                                const uint8_t tag[ENCLOS_AEAD_TAG_SIZE], uint8_t *pt) {
+enclos_err enclos_aead_key_open_parts(enclos_aead_key *k, const uint8_t iv[ENCLOS_AEAD_IV_SIZE],
+                                      const void *aad, size_t aad_size, const void *ct, size_t size,
+                                      const uint8_t tag[ENCLOS_AEAD_TAG_SIZE], uint8_t *const *outs,
+                                      const size_t *sizes, size_t count) {
   ENCLOS_ENSURE_REF(k);
   ENCLOS_ENSUREF(size <= INT_MAX && aad_size <= INT_MAX, ENCLOS_E_LIMIT, "AEAD input of %zu bytes", size);
-  int n = 0;
+  size_t total = 0;
+  for (size_t i = 0; i < count; i++) {
+    ENCLOS_ENSUREF(sizes[i] <= size - total, ENCLOS_E_INVAL,
+                   "AEAD output parts exceed the %zu-byte ciphertext", size);
+    total += sizes[i];
+  }
+  ENCLOS_ENSUREF(total == size, ENCLOS_E_INVAL, "AEAD output parts hold %zu of %zu bytes", total,
+                 size);
+  int n = 0, ok = 1;
   uint8_t fin[16], tagcopy[ENCLOS_AEAD_TAG_SIZE];
   memcpy(tagcopy, tag, sizeof(tagcopy));
+  const uint8_t *in = ct;
   EVP_CIPHER_CTX *c = k->dec;
-  CRYPTO_ENSURE(EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) == 1 &&
-                    (!aad_size || EVP_DecryptUpdate(c, NULL, &n, aad, (int)aad_size) == 1) &&
-                    (!size || EVP_DecryptUpdate(c, pt, &n, ct, (int)size) == 1) &&
-                    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, ENCLOS_AEAD_TAG_SIZE, tagcopy) == 1,
-                ENCLOS_E_CRYPTO, "AES-GCM open");
+  /* Re-arming with only an IV keeps the key schedule (and the GHASH key table). */
+  ok = EVP_DecryptInit_ex(c, NULL, NULL, NULL, iv) == 1 &&
+       (!aad_size || EVP_DecryptUpdate(c, NULL, &n, aad, (int)aad_size) == 1);
+  for (size_t i = 0; ok && i < count; i++) {
+    if (sizes[i]) ok = EVP_DecryptUpdate(c, outs[i], &n, in, (int)sizes[i]) == 1;
+    in += sizes[i];
+  }
+  /* The tag straight as a provider parameter: EVP_CIPHER_CTX_ctrl would translate to this. */
+  OSSL_PARAM tp[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tagcopy,
+                                                        ENCLOS_AEAD_TAG_SIZE),
+                      OSSL_PARAM_construct_end()};
+  CRYPTO_ENSURE(ok && EVP_CIPHER_CTX_set_params(c, tp) == 1, ENCLOS_E_CRYPTO, "AES-GCM open");
   if (EVP_DecryptFinal_ex(c, fin, &n) != 1) {
-    if (size) enclos_wipe(pt, size);
+    for (size_t i = 0; i < count; i++)
+      if (sizes[i]) enclos_wipe(outs[i], sizes[i]);
     ERR_clear_error();
     ENCLOS_FAILF(ENCLOS_E_TAMPERED, "AES-GCM tag mismatch");
   }
   return ENCLOS_OK;
+}
+
+enclos_err enclos_aead_key_open(enclos_aead_key *k, const uint8_t iv[ENCLOS_AEAD_IV_SIZE],
+                                const void *aad, size_t aad_size, const void *ct, size_t size,
+                                const uint8_t tag[ENCLOS_AEAD_TAG_SIZE], uint8_t *pt) {
+  uint8_t *outs[1] = {pt};
+  size_t sizes[1] = {size};
+  return enclos_aead_key_open_parts(k, iv, aad, aad_size, ct, size, tag, outs, sizes, 1);
 }
 
 void enclos_aead_key_free(enclos_aead_key *k) {

@@ -12,6 +12,9 @@
 
 struct enclos_tls_ctx {
   SSL_CTX *ctx;
+  _Atomic int refs;
+  enclos_tls_sni_fn sni_fn;
+  void *sni_arg;
 };
 
 struct enclos_tls_conn {
@@ -21,6 +24,7 @@ struct enclos_tls_conn {
 static enclos_err new_ctx(const SSL_METHOD *m, enclos_tls_ctx **out) {
   enclos_tls_ctx *c = enclos_calloc(1, sizeof(*c));
   ENCLOS_ENSURE(c != NULL, ENCLOS_E_NOMEM);
+  c->refs = 1;
   c->ctx = SSL_CTX_new(m);
   if (!c->ctx || SSL_CTX_set_min_proto_version(c->ctx, TLS1_3_VERSION) != 1) {
     enclos_tls_ctx_free(c);
@@ -57,8 +61,13 @@ enclos_err enclos_tls_client_ctx(enclos_tls_ctx **out) {
   return ENCLOS_OK;
 }
 
+enclos_tls_ctx *enclos_tls_ctx_ref(enclos_tls_ctx *c) {
+  if (c) c->refs++;
+  return c;
+}
+
 void enclos_tls_ctx_free(enclos_tls_ctx *c) {
-  if (!c) return;
+  if (!c || --c->refs > 0) return;
   SSL_CTX_free(c->ctx);
   enclos_free(c);
 }
@@ -159,4 +168,123 @@ enclos_err enclos_tls_write(enclos_tls_conn *c, const void *buf, size_t size) {
   ERR_clear_error();
   ENCLOS_ENSUREF(r == 1 && n == size, ENCLOS_E_IO, "TLS write failed");
   return ENCLOS_OK;
+}
+
+/* ---- Non-blocking server side ------------------------------------------------------------ */
+
+/* RFC 6066 §3: runs inside the ClientHello processing; switching the SSL_CTX switches the
+ * certificate and key presented. The SSL takes its own reference on the new SSL_CTX. */
+static int sni_cb(SSL *ssl, int *alert, void *arg) {
+  (void)alert;
+  enclos_tls_ctx *base = arg;
+  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  enclos_tls_ctx *sel = base->sni_fn(base->sni_arg, name);
+  if (sel) {
+    if (sel->ctx != SSL_get_SSL_CTX(ssl)) (void)SSL_set_SSL_CTX(ssl, sel->ctx);
+    enclos_tls_ctx_free(sel);
+  }
+  return SSL_TLSEXT_ERR_OK;
+}
+
+void enclos_tls_ctx_set_sni(enclos_tls_ctx *ctx, enclos_tls_sni_fn fn, void *arg) {
+  ctx->sni_fn = fn;
+  ctx->sni_arg = arg;
+  /* The OpenSSL macro's callback type is a generic pointer; this is the documented form. */
+  (void)SSL_CTX_callback_ctrl(ctx->ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB,
+                              fn ? (void (*)(void))sni_cb : NULL);
+  SSL_CTX_set_tlsext_servername_arg(ctx->ctx, ctx);
+}
+
+enclos_err enclos_tls_server_conn(enclos_tls_ctx *ctx, int fd, enclos_tls_conn **out) {
+  ENCLOS_ENSURE_REF(ctx);
+  enclos_tls_conn *c = enclos_calloc(1, sizeof(*c));
+  ENCLOS_ENSURE(c != NULL, ENCLOS_E_NOMEM);
+  c->ssl = SSL_new(ctx->ctx);
+  if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+    enclos_tls_conn_free(c);
+    CRYPTO_FAIL(ENCLOS_E_CRYPTO, "SSL_new");
+  }
+  /* Partial writes let the event loop send what the socket takes; the moving-buffer mode lets
+   * the caller retry from a buffer that was reallocated meanwhile. Idle connections give
+   * their read/write buffers back (many keep-alive connections). */
+  SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                           SSL_MODE_RELEASE_BUFFERS);
+  SSL_set_accept_state(c->ssl);
+  *out = c;
+  return ENCLOS_OK;
+}
+
+/* Maps an SSL_get_error verdict: AGAIN with \p want, CLOSED, or an error naming the cause. */
+static enclos_err nb_result(enclos_tls_conn *c, int r, int *want, const char *what) {
+  int e = SSL_get_error(c->ssl, r);
+  *want = 0;
+  if (e == SSL_ERROR_WANT_READ) {
+    *want = ENCLOS_TLS_WANT_READ;
+    return ENCLOS_E_AGAIN;
+  }
+  if (e == SSL_ERROR_WANT_WRITE) {
+    *want = ENCLOS_TLS_WANT_WRITE;
+    return ENCLOS_E_AGAIN;
+  }
+  unsigned long q = ERR_peek_error();
+  char msg[256] = "connection closed by peer";
+  if (q) ERR_error_string_n(q, msg, sizeof(msg));
+  ERR_clear_error();
+  if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !q))
+    ENCLOS_FAILF(ENCLOS_E_CLOSED, "TLS %s: %s", what, msg);
+  ENCLOS_FAILF(e == SSL_ERROR_SSL ? ENCLOS_E_PROTOCOL : ENCLOS_E_IO, "TLS %s failed: %s", what, msg);
+}
+
+enclos_err enclos_tls_handshake_step(enclos_tls_conn *c, int *want) {
+  int r = SSL_do_handshake(c->ssl);
+  *want = 0;
+  if (r == 1) return ENCLOS_OK;
+  return nb_result(c, r, want, "handshake");
+}
+
+enclos_err enclos_tls_read_nb(enclos_tls_conn *c, void *buf, size_t size, size_t *got, int *want) {
+  size_t n = 0;
+  *got = 0;
+  *want = 0;
+  int r = SSL_read_ex(c->ssl, buf, size, &n);
+  if (r == 1) {
+    *got = n;
+    return ENCLOS_OK;
+  }
+  return nb_result(c, r, want, "read");
+}
+
+enclos_err enclos_tls_write_nb(enclos_tls_conn *c, const void *buf, size_t size, size_t *wrote,
+                               int *want) {
+  size_t n = 0;
+  *wrote = 0;
+  *want = 0;
+  if (size == 0) return ENCLOS_OK;
+  int r = SSL_write_ex(c->ssl, buf, size, &n);
+  if (r == 1) {
+    *wrote = n;
+    return ENCLOS_OK;
+  }
+  return nb_result(c, r, want, "write");
+}
+
+const char *enclos_tls_server_name(enclos_tls_conn *c) {
+  return SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+enclos_err enclos_tls_own_cert(enclos_tls_conn *c, enclos_x509 **out) {
+  X509 *x = SSL_get_certificate(c->ssl);
+  ENCLOS_ENSUREF(x != NULL, ENCLOS_E_STATE, "no certificate on this connection");
+  unsigned char *der = NULL;
+  int len = i2d_X509(x, &der);
+  CRYPTO_ENSURE(len > 0, ENCLOS_E_CRYPTO, "i2d_X509");
+  enclos_err rc = enclos_x509_from_der(der, (size_t)len, out);
+  OPENSSL_free(der);
+  return rc;
+}
+
+void enclos_tls_shutdown_nb(enclos_tls_conn *c) {
+  if (!c || !c->ssl) return;
+  (void)SSL_shutdown(c->ssl);
+  ERR_clear_error();
 }

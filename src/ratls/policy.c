@@ -1,6 +1,7 @@
 /* policy.c: the client's JSON policy (docs/attestation.md §8). Unknown keys are errors so that a
  * typo ("measurement") cannot silently weaken a policy. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -8,6 +9,9 @@
 #include <enclos/encoding.h>
 #include <enclos/mem.h>
 #include <enclos/verify.h>
+#include <enclos/verify_hw.h>
+
+#include "ratls_int.h"
 
 struct enclos_policy {
   bool allow_sim;
@@ -28,7 +32,11 @@ struct enclos_policy {
   char tcb[ENCLOS_POLICY_MAX_LIST][ENCLOS_TCB_STATUS_MAX];
   bool has_max_age;
   int64_t max_age;
+  enclos_hw_policy hw; /* what the hardware verifier applies to SGX/TDX/SNP evidence */
+  bool hw_has_statuses;
 };
+
+const enclos_hw_policy *ratls__policy_hw(const enclos_policy *p) { return &p->hw; }
 
 static enclos_err hex_fixed(json_t *v, const char *key, uint8_t *out, size_t min, size_t max, size_t *got) {
   ENCLOS_ENSUREF(json_is_string(v), ENCLOS_E_INVALID, "policy: %s must be a hex string", key);
@@ -94,18 +102,36 @@ static enclos_err parse_obj(json_t *o, enclos_policy *p) {
       }
     } else if (strcmp(key, "tcb_status") == 0) {
       ENCLOS_TRY(list(v, key, &p->n_tcb));
+      ENCLOS_ENSUREF(p->n_tcb <= ENCLOS_HW_POLICY_MAX_STATUSES, ENCLOS_E_LIMIT,
+                     "policy: tcb_status has more than %d entries", ENCLOS_HW_POLICY_MAX_STATUSES);
       for (size_t i = 0; i < p->n_tcb; i++) {
         json_t *e = json_array_get(v, i);
         ENCLOS_ENSUREF(json_is_string(e) && strlen(json_string_value(e)) < ENCLOS_TCB_STATUS_MAX,
                        ENCLOS_E_INVALID, "policy: tcb_status[%zu] must be a short string", i);
+        /* Intel's spelling only: a typo must not silently accept nothing or everything. */
+        ENCLOS_TRY(enclos_tcb_status_parse(json_string_value(e), &p->hw.accepted[i]));
         snprintf(p->tcb[i], sizeof(p->tcb[i]), "%s", json_string_value(e));
       }
+      p->hw.accepted_count = p->n_tcb;
       p->has_tcb = true;
     } else if (strcmp(key, "max_age_s") == 0) {
       ENCLOS_ENSUREF(json_is_integer(v) && json_integer_value(v) > 0, ENCLOS_E_INVALID,
                      "policy: max_age_s must be a positive integer");
       p->max_age = (int64_t)json_integer_value(v);
       p->has_max_age = true;
+    } else if (strcmp(key, "hardware") == 0) {
+      /* The hardware verifier's own settings (src/verify): strict about unknown keys too. */
+      ENCLOS_ENSUREF(json_is_object(v), ENCLOS_E_INVALID, "policy: hardware must be an object");
+      char *text = json_dumps(v, JSON_COMPACT);
+      ENCLOS_ENSUREF(text != NULL, ENCLOS_E_NOMEM, "policy: hardware");
+      enclos_err rc = enclos_hw_policy_load_json(text, strlen(text), &p->hw);
+      free(text);
+      if (rc != ENCLOS_OK) {
+        char why[200];
+        snprintf(why, sizeof(why), "%s", enclos_err_detail());
+        ENCLOS_FAILF(rc, "policy: hardware: %s", why);
+      }
+      p->hw_has_statuses = json_object_get(v, "accepted_tcb_status") != NULL;
     } else {
       ENCLOS_FAILF(ENCLOS_E_INVALID, "policy: unknown key '%s'", key);
     }
@@ -123,7 +149,17 @@ enclos_err enclos_policy_parse(const char *text, size_t size, enclos_policy **ou
   enclos_policy *p = enclos_calloc(1, sizeof(*p));
   enclos_err rc = ENCLOS_OK;
   ENCLOS_GUARD_ENSUREF(p != NULL, ENCLOS_E_NOMEM, "policy");
+  enclos_hw_policy_default(&p->hw);
   ENCLOS_GUARD(parse_obj(o, p));
+  ENCLOS_GUARD_ENSUREF(!(p->has_tcb && p->hw_has_statuses), ENCLOS_E_INVALID,
+                       "policy: give the accepted TCB statuses once (tcb_status or hardware.accepted_tcb_status)");
+  if (p->hw_has_statuses) {
+    /* Mirror them so that enclos_policy_check applies the same list. */
+    p->n_tcb = p->hw.accepted_count;
+    for (size_t i = 0; i < p->n_tcb; i++)
+      snprintf(p->tcb[i], sizeof(p->tcb[i]), "%s", enclos_tcb_status_name(p->hw.accepted[i]));
+    p->has_tcb = true;
+  }
   *out = p;
   p = NULL;
 cleanup:
@@ -186,9 +222,14 @@ enclos_err enclos_policy_check(const enclos_policy *p, const enclos_verify_resul
     ENCLOS_ENSUREF(!p->has_app_code || memcmp(p->app_code, r->claims.app_code_hash, 32) == 0, ENCLOS_E_POLICY,
                    "policy: app code hash %s is not the expected one", h);
   }
-  if (p->has_tcb && r->tee != ENCLOS_TEE_SIM) {
+  /* Intel TCB status (SGX, TDX): the listed ones, by default UpToDate only. sim has none; SNP has
+   * none either (AMD publishes no status: the hardware policy's snp_min_tcb takes its place). */
+  if (r->tee == ENCLOS_TEE_SGX || r->tee == ENCLOS_TEE_TDX) {
     bool ok = false;
-    for (size_t i = 0; i < p->n_tcb; i++) ok |= strcmp(p->tcb[i], r->tcb_status) == 0;
+    if (p->has_tcb)
+      for (size_t i = 0; i < p->n_tcb; i++) ok |= strcmp(p->tcb[i], r->tcb_status) == 0;
+    else
+      ok = strcmp(r->tcb_status, "UpToDate") == 0;
     ENCLOS_ENSUREF(ok, ENCLOS_E_POLICY, "policy: TCB status '%s' is not accepted", r->tcb_status);
   }
   if (p->has_max_age) {

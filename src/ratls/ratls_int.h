@@ -5,6 +5,10 @@
 #include <enclos/ratls.h>
 #include <enclos/reader.h>
 #include <enclos/verify.h>
+#include <enclos/verify_hw.h>
+
+/* The hardware verifier settings a policy carries (policy.c). */
+const enclos_hw_policy *ratls__policy_hw(const enclos_policy *p);
 
 /* Reads the TEE kind from an Intel quote header (§3.1 of ATTESTATION-FORMATS). */
 enclos_err ratls__quote_tee(const uint8_t *q, size_t n, enclos_tee_kind *out);

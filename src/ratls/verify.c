@@ -1,10 +1,11 @@
 /* verify.c: the RA-TLS client verifier (docs/attestation.md §7).
  *
- * 1. Hardware backends (function pointers filled in by the verify module)
+ * 1. Hardware evidence (SGX/TDX/SNP through src/verify with the caller's collateral)
  * 2. sim evidence
  * 3. Evidence formats and key binding (ours, Intel/Gramine DICE, Gramine legacy, Open Enclave)
  * 4. Chains and fresh evidence
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <enclos/encoding.h>
@@ -13,15 +14,64 @@
 
 #include "ratls_int.h"
 
-/* 1. Hardware backends --------------------------------------------------------------- */
+/* 1. Hardware evidence ---------------------------------------------------------------- */
 
-static enclos_hw_verify_fn backends[ENCLOS_TEE_SNP + 1];
+/* What verified evidence says, whatever produced it. */
+typedef struct raw_result {
+  uint8_t report_data[64];
+  uint8_t measurement[ENCLOS_MEASUREMENT_MAX];
+  size_t measurement_size;
+  char tcb_status[ENCLOS_TCB_STATUS_MAX];
+} raw_result;
 
-enclos_err enclos_verify_register_backend(enclos_tee_kind kind, enclos_hw_verify_fn fn) {
-  ENCLOS_ENSUREF(kind == ENCLOS_TEE_SGX || kind == ENCLOS_TEE_TDX || kind == ENCLOS_TEE_SNP, ENCLOS_E_INVAL,
-                 "only sgx, tdx and sev-snp take hardware backends");
-  backends[kind] = fn;
-  return ENCLOS_OK;
+/* SGX quote, TDX quote or SNP report, checked by src/verify against the caller's collateral (or
+ * collateral fetched for it) at \p now with the policy's hardware settings. */
+static enclos_err verify_hw(enclos_tee_kind kind, const uint8_t *ev, size_t n, const enclos_verify_opts *opts,
+                            int64_t now, raw_result *out) {
+  const char *name = enclos_tee_kind_name(kind);
+  const enclos_hw_collateral *coll = opts->collateral;
+  enclos_hw_collateral *fetched = NULL;
+  enclos_hw_result *hr = NULL;
+  enclos_err rc = ENCLOS_OK;
+  if (coll == NULL) {
+    ENCLOS_ENSUREF(opts->fetch != NULL, ENCLOS_E_NOT_FOUND,
+                   "collateral missing: %s evidence is verified against collateral (give a collateral "
+                   "directory or allow fetching it)", name);
+    ENCLOS_TRY(enclos_hw_collateral_new(&fetched));
+    ENCLOS_GUARD(enclos_hw_collateral_fetch(fetched, ev, n, opts->fetch));
+    coll = fetched;
+  }
+  /* The result holds the parsed quote and report (a few KiB): kept off the stack. */
+  hr = enclos_malloc(sizeof(*hr));
+  ENCLOS_GUARD_ENSUREF(hr != NULL, ENCLOS_E_NOMEM, "hardware result");
+  /* Without a policy (enclos_verify_evidence used alone) the hardware verifier's strict default. */
+  rc = enclos_hw_verify(ev, n, coll, now, opts->policy ? ratls__policy_hw(opts->policy) : NULL, hr);
+  if (rc != ENCLOS_OK) {
+    char why[sizeof(hr->reason)];
+    snprintf(why, sizeof(why), "%s", hr->reason[0] ? hr->reason : enclos_err_detail());
+    ENCLOS_GUARD_FAILF(rc, "%s evidence refused by the hardware verifier at check '%s': %s", name,
+                       hr->failed_check ? hr->failed_check : "?", why);
+  }
+  enclos_hw_tee want = kind == ENCLOS_TEE_SGX ? ENCLOS_HW_SGX : kind == ENCLOS_TEE_TDX ? ENCLOS_HW_TDX : ENCLOS_HW_SNP;
+  ENCLOS_GUARD_ENSUREF(hr->tee == want, ENCLOS_E_VERIFY, "evidence labelled %s is not %s evidence", name, name);
+  memcpy(out->report_data, hr->report_data, 64);
+  if (hr->tee == ENCLOS_HW_SGX) {
+    memcpy(out->measurement, hr->quote.enclave.mrenclave, 32);
+    out->measurement_size = 32;
+  } else if (hr->tee == ENCLOS_HW_TDX) {
+    memcpy(out->measurement, hr->quote.td.mrtd, 48);
+    out->measurement_size = 48;
+  } else {
+    memcpy(out->measurement, hr->snp.measurement, 48);
+    out->measurement_size = 48;
+  }
+  /* Intel status names; SNP has no status (empty). */
+  if (hr->tee != ENCLOS_HW_SNP)
+    snprintf(out->tcb_status, sizeof(out->tcb_status), "%s", enclos_tcb_status_name(hr->tcb_status));
+cleanup:
+  enclos_free(hr);
+  enclos_hw_collateral_free(fetched);
+  return rc;
 }
 
 const char *enclos_evidence_format_name(enclos_evidence_format f) {
@@ -38,7 +88,7 @@ const char *enclos_evidence_format_name(enclos_evidence_format f) {
 /* 2. sim evidence -------------------------------------------------------------------- */
 
 static enclos_err verify_sim(const uint8_t *ev, size_t n, const uint8_t *end, size_t end_size,
-                             const enclos_verify_opts *opts, enclos_hw_result *out) {
+                             const enclos_verify_opts *opts, raw_result *out) {
   enclos_sim_evidence se;
   ENCLOS_TRY(enclos_sim_evidence_parse(ev, n, &se));
   enclos_err rc = ENCLOS_OK;
@@ -80,14 +130,24 @@ cleanup:
 }
 
 static enclos_err verify_raw(enclos_tee_kind kind, const uint8_t *ev, size_t n, const uint8_t *end,
-                             size_t end_size, const enclos_verify_opts *opts, int64_t now, enclos_hw_result *out) {
+                             size_t end_size, const enclos_verify_opts *opts, int64_t now, raw_result *out) {
   memset(out, 0, sizeof(*out));
   if (kind == ENCLOS_TEE_SIM) return verify_sim(ev, n, end, end_size, opts, out);
-  enclos_hw_verify_fn fn = (kind >= ENCLOS_TEE_SGX && kind <= ENCLOS_TEE_SNP) ? backends[kind] : NULL;
-  ENCLOS_ENSUREF(fn != NULL, ENCLOS_E_UNSUPPORTED,
-                 "hardware evidence verification not available in this build (%s evidence)",
-                 enclos_tee_kind_name(kind));
-  return fn(kind, ev, n, end, end_size, now, out);
+  ENCLOS_ENSUREF(kind == ENCLOS_TEE_SGX || kind == ENCLOS_TEE_TDX || kind == ENCLOS_TEE_SNP, ENCLOS_E_UNSUPPORTED,
+                 "no verifier for %s evidence", enclos_tee_kind_name(kind));
+  /* SNP endorsements in the typed record are not used: the VCEK/VLEK comes from the collateral
+   * (docs/attestation.md §5), so a producer cannot choose the key its report is checked with. */
+  return verify_hw(kind, ev, n, opts, now, out);
+}
+
+/* Copies what the evidence says into the result (before the binding is checked, so that a caller
+ * can see that the evidence itself verified when the binding does not). */
+static void take(enclos_verify_result *out, const raw_result *hw) {
+  memcpy(out->measurement, hw->measurement, sizeof(hw->measurement));
+  out->measurement_size = hw->measurement_size;
+  memcpy(out->tcb_status, hw->tcb_status, sizeof(hw->tcb_status));
+  memcpy(out->report_data, hw->report_data, 64);
+  out->hw_verified = out->tee != ENCLOS_TEE_SIM;
 }
 
 /* 3. Formats and key binding --------------------------------------------------------- */
@@ -95,7 +155,7 @@ static enclos_err verify_raw(enclos_tee_kind kind, const uint8_t *ev, size_t n, 
 static enclos_err check_pubkey(const enclos_claims *c, const uint8_t *spki, size_t spki_size) {
   uint8_t h[ENCLOS_HASH_MAX_SIZE];
   ENCLOS_TRY(enclos_hash(c->pubkey_alg, spki, spki_size, h));
-  ENCLOS_ENSUREF(memcmp(h, c->pubkey_hash, enclos_hash_size(c->pubkey_alg)) == 0, ENCLOS_E_VERIFY,
+  ENCLOS_ENSUREF(enclos_ct_eq(h, c->pubkey_hash, enclos_hash_size(c->pubkey_alg)), ENCLOS_E_VERIFY,
                  "evidence binds another key: claims pubkey-hash is not the hash of the certificate's key");
   return ENCLOS_OK;
 }
@@ -109,12 +169,18 @@ static enclos_err verify_dice(const uint8_t *v, size_t n, const uint8_t *spki, s
   ENCLOS_TRY(enclos_claims_decode(ev.claims, ev.claims_size, &out->claims));
   out->has_claims = true;
   ENCLOS_TRY(check_pubkey(&out->claims, spki, spki_size));
-  enclos_hw_result hw;
+  raw_result hw;
   ENCLOS_TRY(verify_raw(ev.tee, ev.evidence, ev.evidence_size, ev.endorsements, ev.endorsements_size, opts, now, &hw));
-  ENCLOS_TRY(enclos_claims_check_report_data(ev.claims, ev.claims_size, hw.report_data, &out->rd_alg));
-  memcpy(out->measurement, hw.measurement, sizeof(hw.measurement));
-  out->measurement_size = hw.measurement_size;
-  memcpy(out->tcb_status, hw.tcb_status, sizeof(hw.tcb_status));
+  take(out, &hw);
+  /* The binding: report data = H(claims) ‖ zeros, H = SHA-256, -384 or -512 (docs §3). */
+  if (enclos_claims_check_report_data(ev.claims, ev.claims_size, hw.report_data, &out->rd_alg) != ENCLOS_OK) {
+    char h[129];
+    enclos_hex_encode_to(h, hw.report_data, 64);
+    ENCLOS_FAILF(ENCLOS_E_VERIFY,
+                 "report data mismatch: the %s evidence verified but its report data %s is not "
+                 "SHA-256/384/512 of the claims (evidence made for other claims: another key, nonce or session)",
+                 enclos_tee_kind_name(ev.tee), h);
+  }
   return ENCLOS_OK;
 }
 
@@ -130,15 +196,14 @@ static enclos_err verify_legacy_quote(enclos_evidence_format fmt, size_t bind, c
                  "%s: not an SGX quote of sufficient size", enclos_evidence_format_name(fmt));
   uint8_t want[64] = {0};
   ENCLOS_TRY(enclos_hash(ENCLOS_SHA256, spki, spki_size, want));
-  ENCLOS_ENSUREF(memcmp(q + RATLS__SGX_RD_OFF, want, bind) == 0, ENCLOS_E_VERIFY,
-                 "evidence binds another key: quote report data is not SHA-256 of the certificate's key");
-  enclos_hw_result hw;
+  /* The quote is verified first, then the binding is read from the verified report data. */
+  raw_result hw;
   ENCLOS_TRY(verify_raw(ENCLOS_TEE_SGX, q, n, NULL, 0, opts, now, &hw));
-  ENCLOS_ENSUREF(memcmp(hw.report_data, want, bind) == 0, ENCLOS_E_VERIFY, "verified report data differs");
+  take(out, &hw);
+  ENCLOS_ENSUREF(memcmp(hw.report_data, want, bind) == 0, ENCLOS_E_VERIFY,
+                 "report data mismatch: the SGX quote verified but evidence binds another key (report data "
+                 "is not SHA-256 of the certificate's key%s)", bind == 64 ? " followed by zeros" : "");
   out->rd_alg = ENCLOS_SHA256;
-  memcpy(out->measurement, hw.measurement, sizeof(hw.measurement));
-  out->measurement_size = hw.measurement_size;
-  memcpy(out->tcb_status, hw.tcb_status, sizeof(hw.tcb_status));
   return ENCLOS_OK;
 }
 

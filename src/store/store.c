@@ -32,6 +32,8 @@
 #define TABLE_ID_MAX (4 + ENCLOS_STORE_MAX_TABLE_NAME)
 /* AAD: "ENCLREC1" | store_id | u8 id_len | id | lmdb key | u64 version */
 #define AAD_MAX (8 + STORE_ID_SIZE + 1 + TABLE_ID_MAX + DATA_KEY_SIZE + 8)
+/* Records up to this plaintext size are decrypted in one piece by a get (then copied). */
+#define GET_SMALL_RECORD 512
 
 static const uint8_t HEADER_KEY[2] = {0, 'H'};
 static const uint8_t STATE_KEY[2] = {0, 'S'};
@@ -53,7 +55,8 @@ struct enclos_store_txn {
   enclos_store *s;
   MDB_txn *txn;
   bool write, internal;
-  uint64_t version;  /* write: version of the records written (committed + 1) */
+  bool failed;       /* write: an operation failed after changing the transaction: abort only */
+  uint64_t version;  /* write: version of the records written (committed + 1); read: snapshot */
   uint8_t digest[32]; /* write: set digest after this transaction's changes */
 };
 
@@ -73,6 +76,9 @@ struct enclos_store {
   enclos_store_table **apps;
   size_t napps;
   MDB_txn *rtxn; /* reused read transaction for single reads: reset/renew, no allocation */
+  store_index index; /* trusted per-record (version, tag) index (index.c) */
+  char seal_source[32]; /* where the sealing key came from (status reports) */
+  bool index_on;     /* false with opts.skip_verify: the index was never authenticated */
   enclos_buf scratch; /* plaintext staging for writes and listing (secret, reused) */
   enclos_store_txn wtxn; /* the single write transaction's storage */
 };
@@ -215,16 +221,62 @@ static void xor32(uint8_t *acc, const uint8_t *v) {
   for (int i = 0; i < 32; i++) acc[i] ^= v[i];
 }
 
+/* Which state a read sees: the open write transaction (its own changes included) or a committed
+ * snapshot at \p version (the reused read transaction: the current version). */
+typedef struct read_view {
+  bool in_write;
+  uint64_t version;
+} read_view;
+
+static read_view view_committed(const enclos_store *s) {
+  read_view v = {false, s->version};
+  return v;
+}
+
+/* Compares what LMDB holds for \p lkey (\p rec NULL: nothing) with the trusted index
+ * (index.c). Strict for the write transaction and the current version; a snapshot older than
+ * the current version checks only keys unchanged since it (the index keeps no history). */
+static enclos_err index_check(const enclos_store *s, read_view view, const uint8_t *lkey,
+                              size_t lkey_size, const store_record *rec, const char *what,
+                              const char *id) {
+  uint8_t fp[STORE_FP_SIZE], tag[STORE_INDEX_TAG_SIZE];
+  uint64_t version = 0;
+  if (!s->index_on) return ENCLOS_OK;
+  store__fp_of(lkey, lkey_size, fp);
+  bool have = store__index_lookup(&s->index, view.in_write, fp, &version, tag);
+  bool strict = view.in_write || view.version == s->version;
+  if (!strict && (!have || version > view.version)) return ENCLOS_OK;
+  if (!rec) {
+    ENCLOS_ENSUREF(!have, ENCLOS_E_TAMPERED,
+                   "%s record in table '%s' was removed from the database behind the store's "
+                   "back (the store last wrote version %llu of it)",
+                   what, id, (unsigned long long)version);
+    return ENCLOS_OK;
+  }
+  ENCLOS_ENSUREF(have, ENCLOS_E_TAMPERED,
+                 "%s record (version %llu) in table '%s' is one the store deleted or never "
+                 "wrote: an old record was restored",
+                 what, (unsigned long long)rec->version, id);
+  ENCLOS_ENSUREF(rec->version == version && enclos_ct_eq(rec->tag, tag, STORE_INDEX_TAG_SIZE),
+                 ENCLOS_E_TAMPERED,
+                 "%s record in table '%s' is version %llu but the store last wrote version %llu "
+                 "of it: an older copy was restored (replay)",
+                 what, id, (unsigned long long)rec->version, (unsigned long long)version);
+  return ENCLOS_OK;
+}
+
 /* Opens a sealed record into \p out (replaced). \p what names it in errors. */
-static enclos_err record_open(enclos_store *s, enclos_aead_key *k, const char *id, size_t id_len,
-                              const uint8_t *lkey, size_t lkey_size, const uint8_t *rec,
-                              size_t rec_size, enclos_buf *out, const char *what) {
+static enclos_err record_open(enclos_store *s, read_view view, enclos_aead_key *k, const char *id,
+                              size_t id_len, const uint8_t *lkey, size_t lkey_size,
+                              const uint8_t *rec, size_t rec_size, enclos_buf *out,
+                              const char *what) {
   store_record r;
   uint8_t aad[AAD_MAX];
   ENCLOS_TRY(store__record_parse(rec, rec_size, &r));
   ENCLOS_ENSUREF(r.version <= s->version || (s->in_write && r.version == s->version + 1),
                  ENCLOS_E_TAMPERED, "%s record version %llu is newer than the store (%llu)", what,
                  (unsigned long long)r.version, (unsigned long long)s->version);
+  ENCLOS_TRY(index_check(s, view, lkey, lkey_size, &r, what, id));
   size_t aad_size = build_aad(s, id, id_len, lkey, lkey_size, r.version, aad);
   out->len = 0;
   if (r.ct_size > 0) ENCLOS_TRY(enclos_buf_reserve(out, r.ct_size));
@@ -246,45 +298,75 @@ static enclos_err record_write(enclos_store_txn *x, enclos_aead_key *k, const ch
                                size_t id_len, const uint8_t *lkey, size_t lkey_size,
                                const void *pt, size_t pt_size, size_t *old_size) {
   enclos_store *s = x->s;
-  uint8_t c[32], aad[AAD_MAX];
+  uint8_t c_old[32], c[32], aad[AAD_MAX], iv[12], fp[STORE_FP_SIZE];
   MDB_val mk = {lkey_size, (void *)(uintptr_t)lkey}, mv = {0, NULL};
+  store_record old;
+  read_view view = {true, x->version};
+  bool had = false;
   *old_size = SIZE_MAX;
+  /* Everything that can fail without changing the transaction comes first. */
   int g = mdb_get(x->txn, s->dbi, &mk, &mv);
   if (g == MDB_SUCCESS) {
-    ENCLOS_TRY(contribution(s, lkey, lkey_size, mv.mv_data, mv.mv_size, c));
-    xor32(x->digest, c);
+    ENCLOS_TRY(store__record_parse(mv.mv_data, mv.mv_size, &old));
+    ENCLOS_TRY(index_check(s, view, lkey, lkey_size, &old, "previous", id));
+    ENCLOS_TRY(contribution(s, lkey, lkey_size, mv.mv_data, mv.mv_size, c_old));
     *old_size = mv.mv_size - STORE_RECORD_OVERHEAD;
-  } else if (g != MDB_NOTFOUND) {
+    had = true;
+  } else if (g == MDB_NOTFOUND) {
+    ENCLOS_TRY(index_check(s, view, lkey, lkey_size, NULL, "previous", id));
+  } else {
     return mdb_fail(g, __FILE__, __LINE__, "read previous record");
   }
+  if (s->index_on) ENCLOS_TRY(store__index_reserve(&s->index, true));
+  ENCLOS_TRY(enclos_random(iv, sizeof(iv))); /* fresh IV per write (NIST SP 800-38D §8.2.2) */
+  bool was_failed = x->failed;
+  x->failed = true; /* from here on a failure leaves the transaction half-changed */
   mv.mv_size = pt_size + STORE_RECORD_OVERHEAD;
   mv.mv_data = NULL;
   MDB_TRY(mdb_put(x->txn, s->dbi, &mk, &mv, MDB_RESERVE), "store record");
   uint8_t *rec = mv.mv_data;
   rec[0] = STORE_RECORD_FORMAT;
   for (int i = 0; i < 8; i++) rec[1 + i] = (uint8_t)(x->version >> (8 * i));
-  ENCLOS_TRY(enclos_random(rec + 9, 12));
+  memcpy(rec + 9, iv, sizeof(iv));
   size_t aad_size = build_aad(s, id, id_len, lkey, lkey_size, x->version, aad);
   ENCLOS_TRY(enclos_aead_key_seal(k, rec + 9, aad, aad_size, pt, pt_size, rec + 21,
                                   rec + 21 + pt_size));
   ENCLOS_TRY(contribution(s, lkey, lkey_size, rec, mv.mv_size, c));
+  if (had) xor32(x->digest, c_old);
   xor32(x->digest, c);
+  if (s->index_on) {
+    store__fp_of(lkey, lkey_size, fp);
+    store__index_set(&s->index, true, fp, x->version, rec + 21 + pt_size);
+  }
+  x->failed = was_failed;
   return ENCLOS_OK;
 }
 
-static enclos_err record_delete(enclos_store_txn *x, const uint8_t *lkey, size_t lkey_size,
-                                size_t *old_size) {
+static enclos_err record_delete(enclos_store_txn *x, const char *id, const uint8_t *lkey,
+                                size_t lkey_size, size_t *old_size) {
   enclos_store *s = x->s;
-  uint8_t c[32];
+  uint8_t c[32], fp[STORE_FP_SIZE];
   MDB_val mk = {lkey_size, (void *)(uintptr_t)lkey}, mv = {0, NULL};
+  store_record old;
+  read_view view = {true, x->version};
   *old_size = SIZE_MAX;
   int g = mdb_get(x->txn, s->dbi, &mk, &mv);
-  if (g == MDB_NOTFOUND) return ENCLOS_OK;
+  if (g == MDB_NOTFOUND) return index_check(s, view, lkey, lkey_size, NULL, "deleted", id);
   if (g != MDB_SUCCESS) return mdb_fail(g, __FILE__, __LINE__, "read record to delete");
+  ENCLOS_TRY(store__record_parse(mv.mv_data, mv.mv_size, &old));
+  ENCLOS_TRY(index_check(s, view, lkey, lkey_size, &old, "deleted", id));
   ENCLOS_TRY(contribution(s, lkey, lkey_size, mv.mv_data, mv.mv_size, c));
+  if (s->index_on) ENCLOS_TRY(store__index_reserve(&s->index, true));
+  bool was_failed = x->failed;
+  x->failed = true;
+  MDB_TRY(mdb_del(x->txn, s->dbi, &mk, NULL), "delete record");
   xor32(x->digest, c);
   *old_size = mv.mv_size - STORE_RECORD_OVERHEAD;
-  MDB_TRY(mdb_del(x->txn, s->dbi, &mk, NULL), "delete record");
+  if (s->index_on) {
+    store__fp_of(lkey, lkey_size, fp);
+    store__index_del(&s->index, true, fp, x->version);
+  }
+  x->failed = was_failed;
   return ENCLOS_OK;
 }
 
@@ -432,13 +514,17 @@ static enclos_err load_state(enclos_store *s, MDB_txn *txn) {
   return ENCLOS_OK;
 }
 
-/* Recomputes the set digest over every record (one HMAC each, no decryption). */
-static enclos_err verify_txn(enclos_store *s, MDB_txn *txn) {
+/* Recomputes the set digest over every record (one HMAC each, no decryption). With \p build
+ * (open) it fills the record index from the scan, which the digest check then authenticates;
+ * otherwise (enclos_store_verify) it also checks every record against the index. */
+static enclos_err verify_txn(enclos_store *s, MDB_txn *txn, bool build) {
   enclos_err rc = ENCLOS_OK;
   MDB_cursor *cur = NULL;
   MDB_val k, v;
   uint8_t acc[32] = {0}, c[32];
   uint64_t count = 0;
+  uint8_t fp[STORE_FP_SIZE];
+  if (build) store__index_reset(&s->index);
   MDB_GUARD(mdb_cursor_open(txn, s->dbi, &cur), "open cursor");
   for (int g = mdb_cursor_get(cur, &k, &v, MDB_FIRST); g != MDB_NOTFOUND;
        g = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -455,11 +541,24 @@ static enclos_err verify_txn(enclos_store *s, MDB_txn *txn) {
     ENCLOS_GUARD(contribution(s, kb, k.mv_size, v.mv_data, v.mv_size, c));
     xor32(acc, c);
     count++;
+    if (build) {
+      ENCLOS_GUARD(store__index_reserve(&s->index, false));
+      store__fp_of(kb, k.mv_size, fp);
+      store__index_set(&s->index, false, fp, r.version, r.tag);
+    } else {
+      ENCLOS_GUARD(index_check(s, view_committed(s), kb, k.mv_size, &r, "a scanned",
+                               k.mv_size == DATA_KEY_SIZE ? "(hidden)" : "(app keys)"));
+    }
   }
   ENCLOS_GUARD_ENSUREF(enclos_ct_eq(acc, s->digest, 32), ENCLOS_E_TAMPERED,
                        "store set digest mismatch over %llu records: a record was replayed, "
                        "swapped, removed or inserted by someone without the store key",
                        (unsigned long long)count);
+  ENCLOS_GUARD_ENSUREF(build || !s->index_on || count == store__index_count(&s->index),
+                       ENCLOS_E_TAMPERED,
+                       "the database holds %llu records but the store's index %zu: a record was "
+                       "removed or added behind the store's back",
+                       (unsigned long long)count, store__index_count(&s->index));
 cleanup:
   mdb_cursor_close(cur);
   return rc;
@@ -471,7 +570,12 @@ enclos_err enclos_store_verify(enclos_store *s) {
   MDB_TRY(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), "begin read");
   enclos_store saved_view = *s; /* verify against what this snapshot says */
   enclos_err rc = load_state(&saved_view, txn);
-  if (rc == ENCLOS_OK) rc = verify_txn(&saved_view, txn);
+  if (rc == ENCLOS_OK && saved_view.version != s->version)
+    rc = enclos_err_set(ENCLOS_E_TAMPERED, __FILE__, __LINE__,
+                        "the database is at version %llu but this store handle committed %llu: "
+                        "another writer, or the database was replaced while open",
+                        (unsigned long long)saved_view.version, (unsigned long long)s->version);
+  if (rc == ENCLOS_OK) rc = verify_txn(&saved_view, txn, false);
   enclos_wipe(&saved_view, sizeof(saved_view));
   mdb_txn_abort(txn);
   return rc;
@@ -482,6 +586,7 @@ static enclos_err create_store(enclos_store *s, const uint8_t seal[32]) {
   enclos_store_txn *x = &s->wtxn;
   ENCLOS_TRY(enclos_random(s->master, 32));
   ENCLOS_TRY(enclos_random(s->store_id, STORE_ID_SIZE));
+  s->index_on = true; /* empty, and every later change is this handle's own */
   ENCLOS_TRY(derive_store_keys(s));
   memset(x, 0, sizeof(*x));
   x->s = s;
@@ -530,6 +635,8 @@ enclos_err enclos_store_open(const char *dir, const enclos_store_opts *opts, enc
   memcpy(s->dir, dir, strlen(dir) + 1);
   s->max_value = opts->max_value ? opts->max_value : ENCLOS_STORE_DEFAULT_MAX_VALUE;
   s->trusted_anchor = opts->trusted_anchor;
+  snprintf(s->seal_source, sizeof(s->seal_source), "%s",
+           opts->seal_source ? opts->seal_source : "caller-supplied");
   MDB_GUARD(mdb_env_create(&s->env), "create environment");
   MDB_GUARD(mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : ENCLOS_STORE_DEFAULT_MAP_SIZE),
             "set map size");
@@ -558,7 +665,10 @@ enclos_err enclos_store_open(const char *dir, const enclos_store_opts *opts, enc
     ENCLOS_GUARD(rc);
     ENCLOS_GUARD(derive_store_keys(s));
     ENCLOS_GUARD(load_state(s, txn));
-    if (!opts->skip_verify) ENCLOS_GUARD(verify_txn(s, txn));
+    if (!opts->skip_verify) {
+      ENCLOS_GUARD(verify_txn(s, txn, true));
+      s->index_on = true;
+    }
     mdb_txn_abort(txn);
     txn = NULL;
     rc = anchor_check(s);
@@ -591,6 +701,7 @@ void enclos_store_close(enclos_store *s) {
   enclos_hmac_key_free(s->k_anchor);
   enclos_aead_key_free(s->k_appwrap);
   enclos_buf_free(&s->scratch);
+  store__index_free(&s->index);
   enclos_free_secret(s, sizeof(*s));
 }
 
@@ -601,12 +712,87 @@ void enclos_store_status_get(const enclos_store *s, enclos_store_status *out) {
   out->anchor_version = s->anchor_version;
   out->trusted_monotonic = s->trusted_anchor;
   out->read_only = s->read_only;
+  out->record_index = s->index_on;
+  out->records = s->index_on ? store__index_count(&s->index) : 0;
+  out->apps_loaded = s->napps;
   out->anchor_note =
       s->trusted_anchor
           ? "rollback anchor in trusted monotonic storage"
           : "no trusted monotonic state: the rollback anchor is a sealed file on the untrusted "
             "disk, so a host that restores an old database together with its old anchor is not "
             "detected";
+}
+
+enclos_err enclos_store_status_text(const enclos_store *s, enclos_buf *out) {
+  enclos_store_status st;
+  ENCLOS_ENSURE_REF(s);
+  ENCLOS_ENSURE_REF(out);
+  enclos_store_status_get(s, &st);
+  ENCLOS_TRY(enclos_buf_printf(out, "store:            %s\n", s->dir));
+  ENCLOS_TRY(enclos_buf_printf(out, "version:          %llu (anchor %llu)\n",
+                               (unsigned long long)st.version,
+                               (unsigned long long)st.anchor_version));
+  ENCLOS_TRY(enclos_buf_printf(out, "sealing key:      %s\n", s->seal_source));
+  if (st.record_index)
+    ENCLOS_TRY(enclos_buf_printf(out, "records:          %llu (verified at open)\n",
+                                 (unsigned long long)st.records));
+  ENCLOS_TRY(enclos_buf_printf(
+      out, "tamper evidence:  every record is AES-256-GCM with its table, key and version in the "
+           "AAD; the set digest over all records is checked at open and by verify\n"));
+  if (st.record_index)
+    ENCLOS_TRY(enclos_buf_printf(
+        out, "replay on read:   detected: each read checks the record against the index of the "
+             "versions this store wrote (a restored older or deleted record, a removed record)\n"));
+  else
+    ENCLOS_TRY(enclos_buf_printf(
+        out, "replay on read:   NOT checked: opened without the verification scan (skip_verify), "
+             "so no record index; a replayed older record is caught only by the next open or "
+             "verify\n"));
+  if (st.trusted_monotonic)
+    ENCLOS_TRY(enclos_buf_printf(out, "rollback:         %s\n", st.anchor_note));
+  else
+    ENCLOS_TRY(enclos_buf_printf(
+        out,
+        "rollback:         WARNING: this backend offers no trusted monotonic state. The "
+        "rollback anchor is a sealed file on the untrusted disk: restoring an older database "
+        "alone is detected, but a host that restores an older database together with its "
+        "anchor is NOT detected (whole-store rollback).\n"));
+  ENCLOS_TRY(enclos_buf_printf(out, "mode:             %s\n",
+                               st.read_only ? "READ-ONLY: a rollback-anchor write failed after a "
+                                              "commit; reopen the store"
+                                            : "read-write"));
+  return ENCLOS_OK;
+}
+
+enclos_err enclos_store_tee_seal_key(void *ctx, uint8_t key[32]) {
+  ENCLOS_ENSUREF(ctx != NULL, ENCLOS_E_INVAL, "store sealing key: no TEE backend given");
+  return enclos_tee_sealing_key((enclos_tee *)ctx, key);
+}
+
+enclos_err enclos_store_opts_for_tee(enclos_tee *tee, enclos_store_opts *opts) {
+  uint8_t key[32];
+  ENCLOS_ENSURE_REF(tee);
+  ENCLOS_ENSURE_REF(opts);
+  enclos_tee_kind kind = enclos_tee_get_kind(tee);
+  ENCLOS_ENSUREF(kind != ENCLOS_TEE_TDX, ENCLOS_E_UNSUPPORTED,
+                 "the sealed store cannot run on TDX yet: TDX has no hardware sealing key, so the "
+                 "store master key must come from a peer TEE's key vault over mutual RA-TLS, "
+                 "which is not built yet; refusing to fall back to a weaker key");
+  enclos_err rc = enclos_tee_sealing_key(tee, key);
+  enclos_wipe(key, sizeof(key));
+  if (rc != ENCLOS_OK) {
+    char why[256];
+    snprintf(why, sizeof(why), "%s", enclos_err_detail()); /* the detail buffer is reused */
+    ENCLOS_FAILF(rc, "the sealed store needs the %s backend's sealing key, which is unavailable: %s",
+                 enclos_tee_kind_name(kind), why);
+  }
+  opts->seal_key = enclos_store_tee_seal_key;
+  opts->seal_ctx = tee;
+  opts->seal_source = enclos_tee_kind_name(kind);
+  /* SGX's monotonic counters are gone from current platforms, TDX and SEV-SNP have none:
+   * no backend gives the anchor trusted monotonic storage. */
+  opts->trusted_anchor = false;
+  return ENCLOS_OK;
 }
 
 /* ---- 5. transactions ------------------------------------------------------------------ */
@@ -670,6 +856,7 @@ enclos_err enclos_store_begin(enclos_store *s, bool write, enclos_store_txn **ou
     return mdb_fail(b, __FILE__, __LINE__, "begin read snapshot");
   }
   x->s = s;
+  x->version = s->version; /* the snapshot's version (single writer: this handle) */
   *out = x;
   return ENCLOS_OK;
 }
@@ -678,8 +865,10 @@ void enclos_store_abort(enclos_store_txn *x) {
   if (!x) return;
   mdb_txn_abort(x->txn);
   x->txn = NULL;
-  if (x->write)
+  if (x->write) {
+    store__index_abort(&x->s->index);
     write_end(x->s);
+  }
   else
     enclos_free(x);
 }
@@ -692,12 +881,16 @@ enclos_err enclos_store_commit(enclos_store_txn *x) {
     enclos_store_abort(x);
     return ENCLOS_OK;
   }
+  ENCLOS_GUARD_ENSUREF(!x->failed, ENCLOS_E_STATE,
+                       "an operation of this write transaction failed after changing it; the "
+                       "transaction was aborted");
   /* Quota bookkeeping of app tables changed in this transaction, then the state record. */
   for (size_t i = 0; i < s->napps; i++) {
     enclos_store_table *t = s->apps[i];
     if (t->txn_gen == s->txn_gen && t->dirty) ENCLOS_GUARD(app_record_put(x, t, t->txn_used));
   }
   ENCLOS_GUARD(state_write(x));
+  if (s->index_on) ENCLOS_GUARD(store__index_prepare_commit(&s->index));
   {
     int c = mdb_txn_commit(x->txn);
     x->txn = NULL;
@@ -706,6 +899,7 @@ enclos_err enclos_store_commit(enclos_store_txn *x) {
       goto cleanup;
     }
   }
+  if (s->index_on) store__index_commit(&s->index); /* cannot fail: room was reserved */
   s->version = x->version;
   memcpy(s->digest, x->digest, 32);
   for (size_t i = 0; i < s->napps; i++) {
@@ -716,15 +910,18 @@ enclos_err enclos_store_commit(enclos_store_txn *x) {
    * database must never run more than one version ahead of the anchor). */
   rc = anchor_write(s, s->version, s->digest);
   if (rc != ENCLOS_OK) {
+    char why[256];
+    snprintf(why, sizeof(why), "%s", enclos_err_detail()); /* the detail buffer is reused */
     s->read_only = true;
     rc = enclos_err_set(ENCLOS_E_IO, __FILE__, __LINE__,
                         "transaction %llu is committed but the rollback anchor could not be "
                         "updated (%s); the store is read-only until reopened",
-                        (unsigned long long)s->version, enclos_err_detail());
+                        (unsigned long long)s->version, why);
   }
 cleanup:
   if (x->txn) mdb_txn_abort(x->txn);
   x->txn = NULL;
+  store__index_abort(&s->index); /* no-op after a successful commit */
   write_end(s);
   return rc;
 }
@@ -739,50 +936,101 @@ static enclos_err check_key(const void *key, size_t key_size) {
   return ENCLOS_OK;
 }
 
-static enclos_err read_txn(enclos_store *s, enclos_store_txn *txn, MDB_txn **out, bool *renewed) {
+static enclos_err read_txn(enclos_store *s, enclos_store_txn *txn, MDB_txn **out, bool *renewed,
+                           read_view *view) {
   *renewed = false;
   if (txn) {
     ENCLOS_ENSUREF(txn->s == s && txn->txn != NULL, ENCLOS_E_INVAL, "transaction of another store or finished");
     *out = txn->txn;
+    view->in_write = txn->write;
+    view->version = txn->version;
     return ENCLOS_OK;
   }
   MDB_TRY(mdb_txn_renew(s->rtxn), "renew read transaction");
   *renewed = true;
   *out = s->rtxn;
+  *view = view_committed(s);
   return ENCLOS_OK;
 }
 
+/* The get path (docs/store.md §5): key HMAC, one LMDB lookup, the index check, then one AES-GCM
+ * pass that decrypts the record's key framing into a stack buffer and the value straight into the
+ * caller's buffer. No allocation once \p out has grown to the value size. */
 enclos_err enclos_store_get(enclos_store *s, enclos_store_txn *txn, enclos_store_table *t,
                             const void *key, size_t key_size, enclos_buf *out) {
   enclos_err rc = ENCLOS_OK;
-  uint8_t lkey[DATA_KEY_SIZE];
+  uint8_t lkey[DATA_KEY_SIZE], aad[AAD_MAX], head[(4 + ENCLOS_STORE_MAX_KEY + 15) & ~15];
   MDB_txn *mt = NULL;
   bool renewed = false;
-  const uint8_t *k2 = NULL, *v2 = NULL;
-  size_t k2s = 0, v2s = 0;
+  read_view view;
+  store_record r;
+  size_t head_size = 4 + key_size, value_size = 0;
   ENCLOS_ENSURE_REF(s);
   ENCLOS_ENSURE_REF(t);
   ENCLOS_ENSURE_REF(out);
   ENCLOS_TRY(check_key(key, key_size));
   ENCLOS_TRY(data_key(t, key, key_size, lkey));
-  ENCLOS_TRY(read_txn(s, txn, &mt, &renewed));
+  if (s->index_on) {
+    uint8_t fp[STORE_FP_SIZE];
+    store__fp_of(lkey, sizeof(lkey), fp);
+    store__index_prefetch(&s->index, fp);
+  }
+  out->len = 0;
+  ENCLOS_TRY(read_txn(s, txn, &mt, &renewed, &view));
   MDB_val mk = {sizeof(lkey), lkey}, mv;
   int g = mdb_get(mt, s->dbi, &mk, &mv);
-  ENCLOS_GUARD_ENSUREF(g != MDB_NOTFOUND, ENCLOS_E_NOT_FOUND, "no key of %zu bytes in table '%s'",
-                       key_size, t->id);
+  if (g == MDB_NOTFOUND) {
+    ENCLOS_GUARD(index_check(s, view, lkey, sizeof(lkey), NULL, "data", t->id));
+    ENCLOS_GUARD_FAILF(ENCLOS_E_NOT_FOUND, "no key of %zu bytes in table '%s'", key_size, t->id);
+  }
   MDB_GUARD(g, "read record");
-  ENCLOS_GUARD(record_open(s, t->kvalue, t->id, t->id_len, lkey, sizeof(lkey), mv.mv_data,
-                           mv.mv_size, out, "data"));
-  ENCLOS_GUARD(store__data_parse(out->data, out->len, s->max_value, &k2, &k2s, &v2, &v2s));
-  ENCLOS_GUARD_ENSUREF(k2s == key_size && memcmp(k2, key, key_size) == 0, ENCLOS_E_TAMPERED,
+  ENCLOS_GUARD(store__record_parse(mv.mv_data, mv.mv_size, &r));
+  ENCLOS_GUARD_ENSUREF(r.version <= s->version || (s->in_write && r.version == s->version + 1),
+                       ENCLOS_E_TAMPERED, "data record version %llu is newer than the store (%llu)",
+                       (unsigned long long)r.version, (unsigned long long)s->version);
+  ENCLOS_GUARD(index_check(s, view, lkey, sizeof(lkey), &r, "data", t->id));
+  /* A record under HMAC(key) whose plaintext cannot frame this key cannot be ours. */
+  ENCLOS_GUARD_ENSUREF(r.ct_size >= head_size, ENCLOS_E_TAMPERED,
+                       "record in table '%s' is too short (%zu bytes) for a key of %zu bytes",
+                       t->id, r.ct_size, key_size);
+  value_size = r.ct_size - head_size;
+  ENCLOS_GUARD_ENSUREF(value_size <= s->max_value, ENCLOS_E_LIMIT,
+                       "record value of %zu bytes > limit %zu", value_size, s->max_value);
+  /* Never NULL, even for an empty value (callers may memcmp it). */
+  if (value_size > out->cap || !out->data)
+    ENCLOS_GUARD(enclos_buf_reserve(out, value_size ? value_size : 1));
+  {
+    /* The first part ends on a 16-byte boundary so that the bulk of the value decrypts on
+     * OpenSSL's block-aligned (stitched AES-NI/GHASH) path; its tail is the value's start.
+     * A small record is decrypted whole into the stack buffer (one EVP update, one copy). */
+    size_t head_dec = (head_size + 15) & ~(size_t)15;
+    if (r.ct_size <= sizeof(head) && r.ct_size <= GET_SMALL_RECORD) head_dec = r.ct_size;
+    if (head_dec > r.ct_size) head_dec = r.ct_size;
+    size_t lead = head_dec - head_size; /* value bytes decrypted into head */
+    size_t aad_size = build_aad(s, t->id, t->id_len, lkey, sizeof(lkey), r.version, aad);
+    uint8_t *outs[2] = {head, out->data + lead};
+    size_t sizes[2] = {head_dec, r.ct_size - head_dec};
+    rc = enclos_aead_key_open_parts(t->kvalue, r.iv, aad, aad_size, r.ct, r.ct_size, r.tag, outs,
+                                    sizes, 2);
+    if (rc == ENCLOS_OK && lead) memcpy(out->data, head + head_size, lead);
+  }
+  if (rc == ENCLOS_E_TAMPERED)
+    ENCLOS_GUARD_FAILF(ENCLOS_E_TAMPERED,
+                       "data record in table '%s' does not authenticate: its ciphertext was "
+                       "modified, or moved here from another key, table or version",
+                       t->id);
+  ENCLOS_GUARD(rc);
+  /* Authenticated: the framing must name exactly the requested key. */
+  uint32_t ks = (uint32_t)head[0] | (uint32_t)head[1] << 8 | (uint32_t)head[2] << 16 |
+                (uint32_t)head[3] << 24;
+  ENCLOS_GUARD_ENSUREF(ks == key_size && enclos_ct_eq(head + 4, key, key_size), ENCLOS_E_TAMPERED,
                        "record in table '%s' names a different key", t->id);
-  /* Drop the framing in place: the caller gets just the value. */
-  memmove(out->data, v2, v2s);
-  out->len = v2s;
+  out->len = value_size;
 cleanup:
   if (renewed) mdb_txn_reset(mt);
+  enclos_wipe(head, sizeof(head) < head_size + 16 ? sizeof(head) : head_size + 16);
   if (rc != ENCLOS_OK && out->data) {
-    enclos_wipe(out->data, out->len);
+    enclos_wipe(out->data, value_size <= out->cap ? value_size : out->cap);
     out->len = 0;
   }
   return rc;
@@ -814,6 +1062,22 @@ static enclos_err put_in(enclos_store_txn *x, enclos_store_table *t, const void 
   uint8_t lkey[DATA_KEY_SIZE];
   size_t old = 0, pt_size = 4 + key_size + value_size;
   ENCLOS_TRY(data_key(t, key, key_size, lkey));
+  txn_table_enter(s, t);
+  uint64_t used = 0;
+  if (t->is_app) {
+    /* The quota is checked before anything changes, so a refused put leaves the transaction
+     * usable. The size of the record replaced is authenticated by record_write below. */
+    MDB_val mk = {sizeof(lkey), lkey}, mv;
+    int g = mdb_get(x->txn, s->dbi, &mk, &mv);
+    if (g != MDB_SUCCESS && g != MDB_NOTFOUND) return mdb_fail(g, __FILE__, __LINE__, "read record");
+    uint64_t freed = 0;
+    if (g == MDB_SUCCESS && mv.mv_size >= STORE_RECORD_OVERHEAD + 4)
+      freed = mv.mv_size - STORE_RECORD_OVERHEAD - 4;
+    used = (t->txn_used >= freed ? t->txn_used - freed : 0) + key_size + value_size;
+    ENCLOS_ENSUREF(t->quota == 0 || used <= t->quota, ENCLOS_E_LIMIT,
+                   "table '%s' would hold %llu bytes, over its quota of %llu bytes", t->id,
+                   (unsigned long long)used, (unsigned long long)t->quota);
+  }
   /* Plaintext staging in the handle's scratch buffer (no allocation once it has grown). */
   s->scratch.len = 0;
   ENCLOS_TRY(enclos_buf_reserve(&s->scratch, pt_size));
@@ -821,15 +1085,10 @@ static enclos_err put_in(enclos_store_txn *x, enclos_store_table *t, const void 
   for (int i = 0; i < 4; i++) pt[i] = (uint8_t)(key_size >> (8 * i));
   memcpy(pt + 4, key, key_size);
   if (value_size) memcpy(pt + 4 + key_size, value, value_size);
-  txn_table_enter(s, t);
   enclos_err rc = record_write(x, t->kvalue, t->id, t->id_len, lkey, sizeof(lkey), pt, pt_size, &old);
   enclos_wipe(pt, pt_size);
   ENCLOS_TRY(rc);
   if (t->is_app) {
-    uint64_t used = t->txn_used - (old == SIZE_MAX ? 0 : old - 4) + key_size + value_size;
-    ENCLOS_ENSUREF(t->quota == 0 || used <= t->quota, ENCLOS_E_LIMIT,
-                   "table '%s' would hold %llu bytes, over its quota of %llu bytes", t->id,
-                   (unsigned long long)used, (unsigned long long)t->quota);
     t->txn_used = used;
     t->dirty = true;
   }
@@ -856,7 +1115,7 @@ static enclos_err delete_in(enclos_store_txn *x, enclos_store_table *t, const vo
   uint8_t lkey[DATA_KEY_SIZE];
   size_t old = 0;
   ENCLOS_TRY(data_key(t, key, key_size, lkey));
-  ENCLOS_TRY(record_delete(x, lkey, sizeof(lkey), &old));
+  ENCLOS_TRY(record_delete(x, t->id, lkey, sizeof(lkey), &old));
   ENCLOS_ENSUREF(old != SIZE_MAX, ENCLOS_E_NOT_FOUND, "no key of %zu bytes in table '%s'",
                  key_size, t->id);
   if (t->is_app) {
@@ -898,6 +1157,7 @@ enclos_err enclos_store_list(enclos_store *s, enclos_store_txn *txn, enclos_stor
   MDB_txn *mt = NULL;
   MDB_cursor *cur = NULL;
   bool renewed = false;
+  read_view view;
   list_item *items = NULL;
   size_t n = 0, cap = 0;
   ENCLOS_ENSURE_REF(s);
@@ -909,8 +1169,10 @@ enclos_err enclos_store_list(enclos_store *s, enclos_store_txn *txn, enclos_stor
   if (txn && txn->write) {
     ENCLOS_ENSUREF(txn->s == s && txn->txn, ENCLOS_E_INVAL, "finished transaction");
     mt = txn->txn;
+    view.in_write = true;
+    view.version = txn->version;
   } else {
-    ENCLOS_TRY(read_txn(s, txn, &mt, &renewed));
+    ENCLOS_TRY(read_txn(s, txn, &mt, &renewed, &view));
   }
   MDB_GUARD(mdb_cursor_open(mt, s->dbi, &cur), "open cursor");
   MDB_val k = {TAG_SIZE, t->tag}, v;
@@ -922,7 +1184,7 @@ enclos_err enclos_store_list(enclos_store *s, enclos_store_txn *txn, enclos_stor
                          "table '%s' holds an LMDB key of %zu bytes", t->id, k.mv_size);
     const uint8_t *rk = NULL, *rv = NULL;
     size_t rks = 0, rvs = 0;
-    ENCLOS_GUARD(record_open(s, t->kvalue, t->id, t->id_len, k.mv_data, k.mv_size, v.mv_data,
+    ENCLOS_GUARD(record_open(s, view, t->kvalue, t->id, t->id_len, k.mv_data, k.mv_size, v.mv_data,
                              v.mv_size, &s->scratch, "data"));
     ENCLOS_GUARD(store__data_parse(s->scratch.data, s->scratch.len, s->max_value, &rk, &rks, &rv, &rvs));
     if (rks < prefix_size || (prefix_size && memcmp(rk, prefix, prefix_size) != 0)) continue;
@@ -996,7 +1258,8 @@ static enclos_err app_add(enclos_store *s, enclos_store_table *t) {
 }
 
 /* Reads app record \p id; ENCLOS_E_NOT_FOUND if absent. */
-static enclos_err app_load(enclos_store *s, MDB_txn *mt, const char *id, enclos_store_table **out) {
+static enclos_err app_load(enclos_store *s, MDB_txn *mt, read_view view, const char *id,
+                           enclos_store_table **out) {
   enclos_err rc = ENCLOS_OK;
   uint8_t mac[32], lkey[APP_KEY_SIZE];
   enclos_buf pt = ENCLOS_BUF_INIT;
@@ -1008,9 +1271,12 @@ static enclos_err app_load(enclos_store *s, MDB_txn *mt, const char *id, enclos_
   memcpy(lkey + 2, mac, TAG_SIZE);
   MDB_val mk = {sizeof(lkey), lkey}, mv;
   int g = mdb_get(mt, s->dbi, &mk, &mv);
-  if (g == MDB_NOTFOUND) ENCLOS_FAILF(ENCLOS_E_NOT_FOUND, "no app table '%s'", id + 4);
+  if (g == MDB_NOTFOUND) {
+    ENCLOS_TRY(index_check(s, view, lkey, sizeof(lkey), NULL, "app key", id));
+    ENCLOS_FAILF(ENCLOS_E_NOT_FOUND, "no app table '%s'", id + 4);
+  }
   if (g != MDB_SUCCESS) return mdb_fail(g, __FILE__, __LINE__, "read app record");
-  ENCLOS_GUARD(record_open(s, s->k_appwrap, id, strlen(id), lkey, sizeof(lkey), mv.mv_data,
+  ENCLOS_GUARD(record_open(s, view, s->k_appwrap, id, strlen(id), lkey, sizeof(lkey), mv.mv_data,
                            mv.mv_size, &pt, "app key"));
   ENCLOS_GUARD_ENSUREF(pt.len == STORE_APP_PLAIN_SIZE, ENCLOS_E_TAMPERED, "app record of %zu bytes",
                        pt.len);
@@ -1026,14 +1292,15 @@ enclos_err enclos_store_app_table(enclos_store *s, const char *app, enclos_store
   char id[TABLE_ID_MAX + 1];
   bool renewed = false;
   MDB_txn *mt = NULL;
+  read_view view;
   enclos_store_table *t = NULL;
   ENCLOS_ENSURE_REF(s);
   ENCLOS_ENSURE_REF(out);
   *out = NULL;
   ENCLOS_TRY(app_id(app, id));
   if ((*out = app_find(s, id)) != NULL) return ENCLOS_OK;
-  ENCLOS_TRY(read_txn(s, NULL, &mt, &renewed));
-  enclos_err rc = app_load(s, mt, id, &t);
+  ENCLOS_TRY(read_txn(s, NULL, &mt, &renewed, &view));
+  enclos_err rc = app_load(s, mt, view, id, &t);
   mdb_txn_reset(mt);
   ENCLOS_TRY(rc);
   rc = app_add(s, t);
@@ -1054,7 +1321,10 @@ enclos_err enclos_store_app_create(enclos_store *s, const char *app, uint64_t qu
   ENCLOS_ENSURE_REF(s);
   ENCLOS_TRY(app_id(app, id));
   ENCLOS_TRY(write_begin(s, true, &x));
-  rc = app_load(s, x->txn, id, &existing);
+  {
+    read_view wv = {true, x->version};
+    rc = app_load(s, x->txn, wv, id, &existing);
+  }
   table_free(existing);
   if (rc == ENCLOS_OK) ENCLOS_GUARD_FAILF(ENCLOS_E_EXISTS, "app table '%s' already exists", app);
   if (rc != ENCLOS_E_NOT_FOUND) goto cleanup;
@@ -1092,17 +1362,26 @@ enclos_err enclos_store_app_drop(enclos_store *s, const char *app) {
   /* The wrapped app key first: once it is gone the records are unreadable (crypto-erase). */
   uint8_t lkey[APP_KEY_SIZE] = {0, 'A'};
   memcpy(lkey + 2, t->tag, TAG_SIZE);
-  ENCLOS_GUARD(record_delete(x, lkey, sizeof(lkey), &old));
+  ENCLOS_GUARD(record_delete(x, t->id, lkey, sizeof(lkey), &old));
   MDB_GUARD(mdb_cursor_open(x->txn, s->dbi, &cur), "open cursor");
   MDB_val k = {TAG_SIZE, t->tag}, v;
   for (int g = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); g != MDB_NOTFOUND;
        g = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) {
     MDB_GUARD(g, "scan app table");
     if (k.mv_size < TAG_SIZE || memcmp(k.mv_data, t->tag, TAG_SIZE) != 0) break;
-    uint8_t c[32];
+    uint8_t c[32], fp[STORE_FP_SIZE];
+    store_record r;
+    read_view wv = {true, x->version};
+    ENCLOS_GUARD(store__record_parse(v.mv_data, v.mv_size, &r));
+    ENCLOS_GUARD(index_check(s, wv, k.mv_data, k.mv_size, &r, "data", t->id));
     ENCLOS_GUARD(contribution(s, k.mv_data, k.mv_size, v.mv_data, v.mv_size, c));
-    xor32(x->digest, c);
+    if (s->index_on) ENCLOS_GUARD(store__index_reserve(&s->index, true));
+    store__fp_of(k.mv_data, k.mv_size, fp);
+    x->failed = true;
     MDB_GUARD(mdb_cursor_del(cur, 0), "delete app record");
+    x->failed = false;
+    xor32(x->digest, c);
+    if (s->index_on) store__index_del(&s->index, true, fp, x->version);
     k.mv_size = TAG_SIZE;
     k.mv_data = t->tag;
   }

@@ -11,6 +11,8 @@
 #ifndef ENCLOS_STORE_INT_H
 #define ENCLOS_STORE_INT_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <enclos/reader.h>
@@ -70,6 +72,50 @@ ENCLOS_MUST_USE enclos_err store__data_parse(const uint8_t *pt, size_t size, siz
 ENCLOS_MUST_USE enclos_err store__header_parse(const uint8_t *data, size_t size, store_header *out);
 ENCLOS_MUST_USE enclos_err store__state_parse(const uint8_t *data, size_t size, store_state *out);
 ENCLOS_MUST_USE enclos_err store__anchor_parse(const uint8_t *data, size_t size, store_anchor *out);
+
+/* ---- The trusted record index (index.c) ------------------------------------------------- */
+
+#define STORE_FP_SIZE 16
+#define STORE_INDEX_TAG_SIZE 8
+
+/* One live record: LMDB key fingerprint, record version (0: empty slot; bit 63: deleted, in the
+ * overlay only), first bytes of its GCM tag. 32 bytes. */
+typedef struct store_ientry {
+  uint8_t fp[STORE_FP_SIZE];
+  uint64_t version;
+  uint8_t tag[STORE_INDEX_TAG_SIZE];
+} store_ientry;
+
+typedef struct store_itable {
+  store_ientry *slots;
+  size_t cap, count;
+} store_itable;
+
+typedef struct store_index {
+  store_itable main;    /* committed records */
+  store_itable pending; /* the open write transaction's changes */
+} store_index;
+
+void store__fp_of(const uint8_t *lkey, size_t lkey_size, uint8_t fp[STORE_FP_SIZE]);
+/* Ensures room for one more entry in the main table or the overlay (\p pending). */
+ENCLOS_MUST_USE enclos_err store__index_reserve(store_index *x, bool pending);
+void store__index_set(store_index *x, bool pending, const uint8_t fp[STORE_FP_SIZE],
+                      uint64_t version, const uint8_t tag[STORE_INDEX_TAG_SIZE]);
+void store__index_del(store_index *x, bool pending, const uint8_t fp[STORE_FP_SIZE],
+                      uint64_t version);
+/* The expected (version, tag) of the record \p fp; false if there is none. \p with_pending:
+ * as seen inside the write transaction. */
+bool store__index_lookup(const store_index *x, bool with_pending, const uint8_t fp[STORE_FP_SIZE],
+                         uint64_t *version, uint8_t tag[STORE_INDEX_TAG_SIZE]);
+/* Before the LMDB commit: room in the main table for the overlay (then commit cannot fail). */
+ENCLOS_MUST_USE enclos_err store__index_prepare_commit(store_index *x);
+void store__index_commit(store_index *x);
+void store__index_abort(store_index *x);
+void store__index_reset(store_index *x);
+void store__index_free(store_index *x);
+size_t store__index_count(const store_index *x);
+/* Starts loading \p fp's home slot, so that its cache miss overlaps with the LMDB lookup. */
+void store__index_prefetch(const store_index *x, const uint8_t fp[STORE_FP_SIZE]);
 
 /* Atomic replace of \p path: temp file, write, fsync, rename, fsync directory. */
 ENCLOS_MUST_USE enclos_err store__write_atomic(const char *dir, const char *name, const void *data,

@@ -98,6 +98,8 @@ enclos_err enclos_tee_open(enclos_tee_kind kind, const enclos_tee_config *cfg, e
   enclos_tee *t = enclos_calloc(1, sizeof(*t));
   ENCLOS_ENSURE(t != NULL, ENCLOS_E_NOMEM);
   t->kind = kind;
+  t->sev_ioctl = cfg->sev_ioctl;
+  t->sev_ioctl_ctx = cfg->sev_ioctl_ctx;
   ENCLOS_GUARD(dup_or(&t->sim_dir, cfg->sim_state_dir, NULL));
   ENCLOS_GUARD(dup_or(&t->sim_exe, cfg->sim_exe, "/proc/self/exe"));
   ENCLOS_GUARD(dup_or(&t->tsm_root, cfg->tsm_root, TSM_DEFAULT));

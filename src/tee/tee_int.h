@@ -13,6 +13,8 @@ struct enclos_tee {
   char *sev_guest;
   char *gramine_root;
   bool snp_ioctl; /* SNP through /dev/sev-guest because configfs-tsm is absent */
+  int (*sev_ioctl)(int fd, unsigned long request, void *arg, void *ctx); /* test seam, NULL: ioctl */
+  void *sev_ioctl_ctx;
   /* sim state */
   enclos_pkey *sim_key;
   uint8_t sim_key_id[ENCLOS_SIM_KEY_ID_SIZE];

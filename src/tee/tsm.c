@@ -144,6 +144,10 @@ cleanup:
 
 /* 2. /dev/sev-guest ------------------------------------------------------------------ */
 
+static int sev_ioctl(enclos_tee *t, int fd, unsigned long request, void *arg) {
+  return t->sev_ioctl ? t->sev_ioctl(fd, request, arg, t->sev_ioctl_ctx) : ioctl(fd, request, arg);
+}
+
 /* MSG_REPORT_RSP (SEV-SNP ABI Table 23): status u32, report_size u32, 24 reserved, report. */
 #define SNP_RSP_HDR 32
 
@@ -158,7 +162,7 @@ enclos_err tee__snp_ioctl_report(enclos_tee *t, const uint8_t rd[64], enclos_buf
   struct snp_guest_request_ioctl io = {.msg_version = 1,
                                        .req_data = (uint64_t)(uintptr_t)&req,
                                        .resp_data = (uint64_t)(uintptr_t)&resp};
-  int r = ioctl(fd, SNP_GET_REPORT, &io);
+  int r = sev_ioctl(t, fd, SNP_GET_REPORT, &io);
   int e = errno;
   close(fd);
   ENCLOS_ENSUREF(r == 0, ENCLOS_E_IO, "SNP_GET_REPORT: %s (fw_error 0x%x, vmm_error 0x%x)", strerror(e),
@@ -187,7 +191,7 @@ enclos_err tee__snp_ioctl_key(enclos_tee *t, uint8_t out[32]) {
   struct snp_guest_request_ioctl io = {.msg_version = 1,
                                        .req_data = (uint64_t)(uintptr_t)&req,
                                        .resp_data = (uint64_t)(uintptr_t)&resp};
-  int r = ioctl(fd, SNP_GET_DERIVED_KEY, &io);
+  int r = sev_ioctl(t, fd, SNP_GET_DERIVED_KEY, &io);
   int e = errno;
   close(fd);
   ENCLOS_ENSUREF(r == 0, ENCLOS_E_IO, "SNP_GET_DERIVED_KEY: %s", strerror(e));

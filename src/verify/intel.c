@@ -18,6 +18,10 @@ const uint8_t enclos_intel_root_fingerprint[32] = {
     0x44, 0xa0, 0x19, 0x6b, 0x2b, 0x99, 0xf8, 0x89, 0xb8, 0xe1, 0x49, 0xe9, 0x5b, 0x80, 0x7a, 0x35,
     0x0e, 0x74, 0x24, 0x96, 0x43, 0x99, 0xe8, 0x85, 0xa7, 0xcb, 0xb8, 0xcc, 0xfa, 0xb6, 0x74, 0xd3};
 
+/* Test seam (STYLE.md §20): the fingerprint the PCK chain root must have. Only tests that build
+ * a complete chain under their own root (tests/verify/test_own_ca.c) point it elsewhere. */
+const uint8_t *verify__intel_root_pin = enclos_intel_root_fingerprint;
+
 static const uint8_t intel_qe_vendor[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                             0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
 
@@ -43,6 +47,7 @@ typedef struct ictx {
   enclos_x509 **chain;
   size_t n_chain;
   const enclos_x509 *root; /* pinned root (from the quote chain) */
+  const enclos_x509_crl *root_crl; /* the root CA CRL used for the chain (NULL if allowed missing) */
   bool tdx;
 } ictx;
 
@@ -88,7 +93,7 @@ static enclos_err check_qe_binding(ictx *s) {
 static bool is_pinned_root(const enclos_x509 *x) {
   uint8_t fp[32];
   if (enclos_x509_fingerprint(x, fp) != ENCLOS_OK) return false;
-  return memcmp(fp, enclos_intel_root_fingerprint, 32) == 0;
+  return memcmp(fp, verify__intel_root_pin, 32) == 0;
 }
 
 static enclos_err check_p256(const enclos_x509 *x, const char *what) {
@@ -195,6 +200,7 @@ static enclos_err check_crls(ictx *s) {
     ENCLOS_ENSUREF(s->p->allow_missing_crls, ENCLOS_E_NOT_FOUND, "collateral missing: %s CRL",
                    root_crl == NULL ? "Intel root" : "PCK CA");
   }
+  s->root_crl = root_crl;
   if (root_crl != NULL) {
     ENCLOS_TRY(crl_fresh(s, root_crl, "root CA CRL"));
     ENCLOS_ENSUREF(!enclos_x509_crl_lists(root_crl, s->chain[1]), ENCLOS_E_REVOKED,
@@ -233,7 +239,13 @@ static enclos_err check_doc_signature(ictx *s, const verify_doc *d) {
     found = true;
     int64_t nb, na;
     if (enclos_x509_validity(x, &nb, &na) != ENCLOS_OK || nb > s->at || s->at > na) {
-      last = ENCLOS_E_EXPIRED;
+      if (last != ENCLOS_E_REVOKED) last = ENCLOS_E_EXPIRED;
+      continue;
+    }
+    /* §3.4 step 6/8: the root CA CRL also covers the TCB Signing certificate (Intel PCS: the
+     * root CRL lists revoked certificates the root issued, intermediates and TCB signer alike). */
+    if (s->root_crl != NULL && enclos_x509_crl_lists(s->root_crl, x)) {
+      last = ENCLOS_E_REVOKED;
       continue;
     }
     enclos_err rc = verify__doc_sig(s->c, x, d->body.data, d->body.len, d->sig);
@@ -247,6 +259,8 @@ static enclos_err check_doc_signature(ictx *s, const verify_doc *d) {
   const char *what = d->is_tcb ? "TCB Info" : "QE Identity";
   ENCLOS_ENSUREF(found, ENCLOS_E_NOT_FOUND, "collateral missing: no TCB Signing certificate chaining "
                  "to the Intel root for the %s", what);
+  ENCLOS_ENSUREF(last != ENCLOS_E_REVOKED, ENCLOS_E_REVOKED,
+                 "the TCB Signing certificate for the %s is revoked by the root CA CRL", what);
   ENCLOS_ENSUREF(last != ENCLOS_E_EXPIRED, ENCLOS_E_EXPIRED,
                  "no TCB Signing certificate valid at the verification time for the %s", what);
   ENCLOS_FAILF(ENCLOS_E_VERIFY, "%s signature is invalid", what);
@@ -288,6 +302,21 @@ static enclos_err find_doc(ictx *s, bool tcb, const char *id, json_t **out) {
       /* TCB Info v2 has no id: SGX only. */
       if (!tcb || strcmp(id, "SGX") != 0) continue;
     } else if (strcmp(did, id) != 0) {
+      continue;
+    }
+    /* Versions this verifier understands (Intel PCS v4 API): TCB Info 3 (2 for SGX only, no id),
+     * QE Identity 2; tcbType 0 is the only defined TCB type. */
+    json_t *ver = json_object_get(d->json, "version");
+    json_int_t vv = json_is_integer(ver) ? json_integer_value(ver) : -1;
+    bool ver_ok = tcb ? (vv == 3 || (vv == 2 && !s->tdx)) : vv == 2;
+    json_t *tt = json_object_get(d->json, "tcbType");
+    if (tcb && tt != NULL && !(json_is_integer(tt) && json_integer_value(tt) == 0)) ver_ok = false;
+    if (!ver_ok) {
+      if (last == ENCLOS_E_NOT_FOUND) {
+        last = ENCLOS_E_UNSUPPORTED;
+        snprintf(detail, sizeof detail, "%s version %lld / tcbType not supported",
+                 tcb ? "TCB Info" : "QE Identity", (long long)vv);
+      }
       continue;
     }
     if (tcb && (!hex_eq(json_string_value(json_object_get(d->json, "fmspc")), s->r->pck.fmspc, 6) ||

@@ -8,6 +8,7 @@
 #include <enclos/encoding.h>
 #include <enclos/reader.h>
 #include <enclos/time.h>
+#include <enclos/x509_crl.h>
 
 #include "verify_int.h"
 
@@ -27,6 +28,10 @@ static const ark_pin ark_pins[] = {
 };
 
 #define AMD_OID "1.3.6.1.4.1.3704.1."
+
+/* Test seam (STYLE.md §20): when set, the ARK of every product must have this fingerprint instead
+ * of AMD's. Only tests/verify/test_own_ca.c sets it, to build a chain under its own root. */
+const uint8_t *verify__ark_pin_override = NULL;
 
 #define CHECK(name, expr)                                                          \
   do {                                                                             \
@@ -185,15 +190,31 @@ static enclos_err find_leaf(sctx *s) {
   ENCLOS_FAILF(ENCLOS_E_NOT_FOUND, "collateral missing: no %s certificate", want);
 }
 
+/* Product family from the v3+ CPUID fields: family 0x19 model 0x0X Milan, 0x1X (Genoa) and 0xAX
+ * (Bergamo/Siena, served by KDS as Genoa); family 0x1A Turin. */
+static const char *cpuid_product(const enclos_snp_report *rep) {
+  if (rep->cpuid_fam_id == 0x1A) return "Turin";
+  if (rep->cpuid_fam_id != 0x19) return "unknown";
+  unsigned m = rep->cpuid_mod_id >> 4;
+  return m == 0 ? "Milan" : (m == 1 || m == 0xA) ? "Genoa" : "unknown";
+}
+
 static enclos_err check_chain(sctx *s) {
   enclos_hw_result *r = s->r;
   char prod[16] = "";
   ENCLOS_TRY(product_name(s->leaf, prod, sizeof prod));
   if (prod[0] == 0 && r->snp.version >= 3) {
     /* v3+: CPUID family/model (family 0x19 model 0x0x Milan, 0x1x Genoa; family 0x1A Turin). */
-    if (r->snp.cpuid_fam_id == 0x1A) snprintf(prod, sizeof prod, "Turin");
-    else if (r->snp.cpuid_fam_id == 0x19)
-      snprintf(prod, sizeof prod, "%s", (r->snp.cpuid_mod_id >> 4) == 1 ? "Genoa" : "Milan");
+    if (strcmp(cpuid_product(&r->snp), "unknown") != 0)
+      snprintf(prod, sizeof prod, "%s", cpuid_product(&r->snp));
+  }
+  if (r->snp.version >= 3 && r->snp.cpuid_fam_id != 0) {
+    /* The VCEK's productName and the report's CPUID must name the same product family (a Milan
+     * VCEK cannot vouch for a Genoa report: ATTESTATION-FORMATS.md §3.6 step 2). */
+    const char *cpu = cpuid_product(&r->snp);
+    ENCLOS_ENSUREF(strcmp(cpu, prod) == 0, ENCLOS_E_VERIFY,
+                   "report CPUID family 0x%02x model 0x%02x is %s, the %s certificate is for %s",
+                   r->snp.cpuid_fam_id, r->snp.cpuid_mod_id, cpu, r->snp_vlek ? "VLEK" : "VCEK", prod);
   }
   const ark_pin *pin = NULL;
   for (size_t i = 0; i < sizeof ark_pins / sizeof ark_pins[0]; i++)
@@ -202,7 +223,8 @@ static enclos_err check_chain(sctx *s) {
   snprintf(r->snp_product, sizeof r->snp_product, "%s", prod);
   for (size_t i = 0; i < s->c->n_certs && s->ark == NULL; i++) {
     uint8_t fp[32];
-    if (enclos_x509_fingerprint(s->c->certs[i], fp) == ENCLOS_OK && memcmp(fp, pin->fp, 32) == 0)
+    const uint8_t *want = verify__ark_pin_override != NULL ? verify__ark_pin_override : pin->fp;
+    if (enclos_x509_fingerprint(s->c->certs[i], fp) == ENCLOS_OK && memcmp(fp, want, 32) == 0)
       s->ark = s->c->certs[i];
   }
   ENCLOS_ENSUREF(s->ark != NULL, ENCLOS_E_NOT_FOUND, "collateral missing: pinned ARK-%s", prod);
@@ -227,6 +249,45 @@ static enclos_err check_chain(sctx *s) {
   ENCLOS_TRY(cert_valid_at(r, s->ark, s->at, "ARK"));
   ENCLOS_TRY(cert_valid_at(r, s->ica, s->at, r->snp_vlek ? "ASVK" : "ASK"));
   ENCLOS_TRY(cert_valid_at(r, s->leaf, s->at, r->snp_vlek ? "VLEK" : "VCEK"));
+  return ENCLOS_OK;
+}
+
+/* §3.6 step 7: an ARK-signed CRL (AMD KDS /vcek/v1/{product}/crl, /vlek/v1/...) when the collateral
+ * has one: signed by the pinned ARK, fresh at t (unless relaxed), the ASK/ASVK not listed. Without
+ * one the step is skipped unless the policy requires it (require_amd_crl). */
+static enclos_err check_amd_crl(sctx *s) {
+  const enclos_x509_crl *crl = NULL;
+  bool bad_sig = false;
+  for (size_t i = 0; i < s->c->n_crls; i++) {
+    const enclos_x509_crl *x = s->c->crls[i];
+    if (!enclos_x509_crl_issued_by(x, s->ark)) continue;
+    if (enclos_x509_crl_check_signature(x, s->ark) != ENCLOS_OK) {
+      bad_sig = true;
+      continue;
+    }
+    int64_t tu, nu;
+    if (enclos_x509_crl_times(x, &tu, &nu) != ENCLOS_OK) continue;
+    if (crl == NULL || (tu <= s->at && s->at <= nu)) crl = x;
+  }
+  enclos_err_clear();
+  const char *prod = s->r->snp_product;
+  if (crl == NULL) {
+    ENCLOS_ENSUREF(!bad_sig, ENCLOS_E_VERIFY, "the ARK-%s CRL has an invalid signature", prod);
+    ENCLOS_ENSUREF(!s->p->require_amd_crl, ENCLOS_E_NOT_FOUND, "collateral missing: ARK-%s CRL", prod);
+    return ENCLOS_OK;
+  }
+  int64_t tu, nu;
+  ENCLOS_TRY(enclos_x509_crl_times(crl, &tu, &nu));
+  if (!s->p->relax_crl_freshness) {
+    char a[21], b[21];
+    enclos_time_format(tu, a);
+    enclos_time_format(nu, b);
+    ENCLOS_ENSUREF(tu <= s->at && (nu == INT64_MAX || s->at <= nu + s->p->grace_seconds), ENCLOS_E_EXPIRED,
+                   "ARK-%s CRL valid %s .. %s, not at the verification time", prod, a, b);
+    verify__window(s->r, tu, nu);
+  }
+  ENCLOS_ENSUREF(!enclos_x509_crl_lists(crl, s->ica), ENCLOS_E_REVOKED, "%s-%s is revoked by the ARK-%s CRL",
+                 s->r->snp_vlek ? "SEV-VLEK" : "SEV", prod, prod);
   return ENCLOS_OK;
 }
 
@@ -283,18 +344,60 @@ static enclos_err check_tcb(sctx *s) {
   return ENCLOS_OK;
 }
 
+/* TCB_VERSION components (formats page §3.5): Milan/Genoa byte0 BOOT_LOADER, byte1 TEE, byte6 SNP,
+ * byte7 MICROCODE; Turin byte0 FMC, byte1 BOOT_LOADER, byte2 TEE, byte3 SNP, byte7 MICROCODE. */
+static enclos_err check_min_tcb(const enclos_hw_policy *p, uint64_t tcb, bool turin) {
+  uint8_t b[8];
+  for (int i = 0; i < 8; i++) b[i] = (uint8_t)(tcb >> (8 * i));
+  struct { const char *name; int min; int have; } c[] = {
+      {"bootloader", p->snp_min_bootloader, turin ? b[1] : b[0]},
+      {"tee", p->snp_min_tee, turin ? b[2] : b[1]},
+      {"snp", p->snp_min_snp, turin ? b[3] : b[6]},
+      {"microcode", p->snp_min_microcode, b[7]},
+      {"fmc", p->snp_min_fmc, turin ? b[0] : -1},
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    if (c[i].min < 0) continue;
+    ENCLOS_ENSUREF(c[i].have >= 0, ENCLOS_E_POLICY,
+                   "policy sets a minimum %s SVN but this product's TCB has no %s component", c[i].name,
+                   c[i].name);
+    ENCLOS_ENSUREF(c[i].have >= c[i].min, ENCLOS_E_POLICY,
+                   "REPORTED_TCB %s SVN %d below the policy minimum %d", c[i].name, c[i].have, c[i].min);
+  }
+  return ENCLOS_OK;
+}
+
 static enclos_err check_policy(sctx *s) {
   const enclos_hw_policy *p = s->p;
   const enclos_snp_report *rep = &s->r->snp;
+  char h[97];
   ENCLOS_ENSUREF(!s->r->debug || p->allow_debug, ENCLOS_E_POLICY, "guest policy allows DEBUG (bit 19)");
+  ENCLOS_ENSUREF(!(rep->policy & ENCLOS_SNP_POLICY_MIGRATE_MA) || p->allow_migration, ENCLOS_E_POLICY,
+                 "guest policy allows a migration agent (MIGRATE_MA, bit 18)");
+  ENCLOS_ENSUREF(!p->require_single_socket || (rep->policy & ENCLOS_SNP_POLICY_SINGLE_SOCKET),
+                 ENCLOS_E_POLICY, "guest policy does not require a single socket (SINGLE_SOCKET, bit 20)");
+  ENCLOS_ENSUREF(!p->forbid_smt || !(rep->policy & ENCLOS_SNP_POLICY_SMT), ENCLOS_E_POLICY,
+                 "guest policy allows SMT (bit 16)");
+  ENCLOS_ENSUREF(!p->has_vmpl || rep->vmpl == p->vmpl, ENCLOS_E_POLICY, "VMPL %u, the policy expects %u",
+                 rep->vmpl, p->vmpl);
   ENCLOS_ENSUREF(!p->has_measurement || memcmp(p->measurement, rep->measurement, 48) == 0,
                  ENCLOS_E_POLICY, "MEASUREMENT differs from the expected value");
   ENCLOS_ENSUREF(!p->has_host_data || memcmp(p->host_data, rep->host_data, 32) == 0, ENCLOS_E_POLICY,
                  "HOST_DATA differs from the expected value");
+  enclos_hex_encode_to(h, rep->id_key_digest, 48);
+  ENCLOS_ENSUREF(!p->has_id_key_digest || memcmp(p->id_key_digest, rep->id_key_digest, 48) == 0,
+                 ENCLOS_E_POLICY, "ID_KEY_DIGEST %s differs from the expected value", h);
+  /* AUTHOR_KEY_DIGEST is only meaningful when the ID block had an author key (flags bit 0). */
+  enclos_hex_encode_to(h, rep->author_key_digest, 48);
+  ENCLOS_ENSUREF(!p->has_author_key_digest ||
+                     ((rep->flags & 1) && memcmp(p->author_key_digest, rep->author_key_digest, 48) == 0),
+                 ENCLOS_E_POLICY, "AUTHOR_KEY_DIGEST %s (AUTHOR_KEY_EN %u) differs from the expected value", h,
+                 rep->flags & 1);
   ENCLOS_ENSUREF(!p->has_report_data || memcmp(p->report_data, rep->report_data, 64) == 0,
                  ENCLOS_E_POLICY, "REPORT_DATA differs from the expected value");
   ENCLOS_ENSUREF(rep->guest_svn >= p->min_guest_svn, ENCLOS_E_POLICY, "GUEST_SVN %u below minimum %u",
                  rep->guest_svn, p->min_guest_svn);
+  ENCLOS_TRY(check_min_tcb(p, rep->reported_tcb, strcmp(s->r->snp_product, "Turin") == 0));
   return ENCLOS_OK;
 }
 
@@ -313,6 +416,7 @@ enclos_err verify__snp(const uint8_t *data, size_t size, const enclos_hw_collate
   r->debug = (r->snp.policy & ENCLOS_SNP_POLICY_DEBUG) != 0;
   CHECK("leaf_certificate", find_leaf(&s));
   CHECK("cert_chain", check_chain(&s));
+  CHECK("amd_crl", check_amd_crl(&s));
   CHECK("report_signature", check_report_sig(&s));
   CHECK("tcb_extensions", check_tcb(&s));
   r->verified = true;

@@ -48,11 +48,10 @@ void enclos_hw_policy_default(enclos_hw_policy *p) {
   memset(p, 0, sizeof *p);
   p->accepted[0] = ENCLOS_TCB_UP_TO_DATE;
   p->accepted_count = 1;
+  p->snp_min_bootloader = p->snp_min_tee = p->snp_min_snp = p->snp_min_microcode = p->snp_min_fmc = -1;
 }
 
-static enclos_err hex_field(json_t *o, const char *key, uint8_t *out, size_t n, bool *has) {
-  json_t *v = json_object_get(o, key);
-  if (v == NULL) return ENCLOS_OK;
+static enclos_err hex_value(json_t *v, const char *key, uint8_t *out, size_t n, bool *has) {
   ENCLOS_ENSUREF(json_is_string(v) && json_string_length(v) == 2 * n, ENCLOS_E_INVALID,
                  "policy %s: want %zu hex digits", key, 2 * n);
   ENCLOS_TRY(enclos_hex_decode_to(out, n, json_string_value(v), 2 * n));
@@ -60,29 +59,111 @@ static enclos_err hex_field(json_t *o, const char *key, uint8_t *out, size_t n, 
   return ENCLOS_OK;
 }
 
-static enclos_err bool_field(json_t *o, const char *key, bool *out) {
-  json_t *v = json_object_get(o, key);
-  if (v == NULL) return ENCLOS_OK;
+static enclos_err bool_value(json_t *v, const char *key, bool *out) {
   ENCLOS_ENSUREF(json_is_boolean(v), ENCLOS_E_INVALID, "policy %s: want a boolean", key);
   *out = json_is_true(v);
   return ENCLOS_OK;
 }
 
-static enclos_err int_field(json_t *o, const char *key, int64_t max, int64_t *out) {
-  json_t *v = json_object_get(o, key);
-  if (v == NULL) return ENCLOS_OK;
+static enclos_err int_value(json_t *v, const char *key, int64_t max, int64_t *out) {
   ENCLOS_ENSUREF(json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= max,
                  ENCLOS_E_INVALID, "policy %s: want an integer 0..%lld", key, (long long)max);
   *out = (int64_t)json_integer_value(v);
   return ENCLOS_OK;
 }
 
-/* Policy JSON (a subset shared with the RA-TLS verifier's keys):
- * {"accepted_tcb_status":["UpToDate",...], "allow_debug":false, "allow_mrservicetd":false,
- *  "require_sept_ve_disable":false, "relax_crl_freshness":false, "allow_missing_crls":false,
- *  "grace_period_seconds":0, "mrenclave":"hex", "mrsigner":"hex", "isvprodid":0, "min_isvsvn":0,
- *  "mrtd":"hex", "rtmr0".."rtmr3":"hex", "report_data":"hex", "measurement":"hex",
- *  "host_data":"hex", "min_guest_svn":0} */
+/* "snp_min_tcb": {"bootloader": n, "tee": n, "snp": n, "microcode": n, "fmc": n} (each 0..255). */
+static enclos_err snp_min_tcb(json_t *v, enclos_hw_policy *p) {
+  ENCLOS_ENSUREF(json_is_object(v), ENCLOS_E_INVALID, "policy snp_min_tcb: want an object");
+  const char *k;
+  json_t *x;
+  json_object_foreach(v, k, x) {
+    int *slot = strcmp(k, "bootloader") == 0 ? &p->snp_min_bootloader
+                : strcmp(k, "tee") == 0       ? &p->snp_min_tee
+                : strcmp(k, "snp") == 0       ? &p->snp_min_snp
+                : strcmp(k, "microcode") == 0 ? &p->snp_min_microcode
+                : strcmp(k, "fmc") == 0       ? &p->snp_min_fmc
+                                              : NULL;
+    ENCLOS_ENSUREF(slot != NULL, ENCLOS_E_INVALID,
+                   "policy snp_min_tcb: unknown component \"%.40s\" (bootloader, tee, snp, microcode, fmc)", k);
+    int64_t n;
+    ENCLOS_TRY(int_value(x, "snp_min_tcb component", 255, &n));
+    *slot = (int)n;
+  }
+  return ENCLOS_OK;
+}
+
+static enclos_err policy_key(const char *key, json_t *v, enclos_hw_policy *p) {
+  static const char *const rtmr[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+  int64_t n;
+  if (strcmp(key, "accepted_tcb_status") == 0) {
+    ENCLOS_ENSUREF(json_is_array(v) && json_array_size(v) <= ENCLOS_HW_POLICY_MAX_STATUSES,
+                   ENCLOS_E_INVALID, "policy accepted_tcb_status: want an array of <= %d",
+                   ENCLOS_HW_POLICY_MAX_STATUSES);
+    p->accepted_count = 0;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+      ENCLOS_TRY(enclos_tcb_status_parse(json_string_value(json_array_get(v, i)), &p->accepted[i]));
+      p->accepted_count++;
+    }
+    return ENCLOS_OK;
+  }
+  if (strcmp(key, "allow_debug") == 0) return bool_value(v, key, &p->allow_debug);
+  if (strcmp(key, "allow_mrservicetd") == 0) return bool_value(v, key, &p->allow_mrservicetd);
+  if (strcmp(key, "require_sept_ve_disable") == 0) return bool_value(v, key, &p->require_sept_ve_disable);
+  if (strcmp(key, "relax_crl_freshness") == 0) return bool_value(v, key, &p->relax_crl_freshness);
+  if (strcmp(key, "allow_missing_crls") == 0) return bool_value(v, key, &p->allow_missing_crls);
+  if (strcmp(key, "allow_migration") == 0) return bool_value(v, key, &p->allow_migration);
+  if (strcmp(key, "require_single_socket") == 0) return bool_value(v, key, &p->require_single_socket);
+  if (strcmp(key, "forbid_smt") == 0) return bool_value(v, key, &p->forbid_smt);
+  if (strcmp(key, "require_amd_crl") == 0) return bool_value(v, key, &p->require_amd_crl);
+  if (strcmp(key, "grace_period_seconds") == 0) return int_value(v, key, INT64_C(1) << 40, &p->grace_seconds);
+  if (strcmp(key, "mrenclave") == 0) return hex_value(v, key, p->mrenclave, 32, &p->has_mrenclave);
+  if (strcmp(key, "mrsigner") == 0) return hex_value(v, key, p->mrsigner, 32, &p->has_mrsigner);
+  if (strcmp(key, "mrtd") == 0) return hex_value(v, key, p->mrtd, 48, &p->has_mrtd);
+  for (int i = 0; i < 4; i++)
+    if (strcmp(key, rtmr[i]) == 0) return hex_value(v, key, p->rtmr[i], 48, &p->has_rtmr[i]);
+  if (strcmp(key, "report_data") == 0) return hex_value(v, key, p->report_data, 64, &p->has_report_data);
+  if (strcmp(key, "measurement") == 0) return hex_value(v, key, p->measurement, 48, &p->has_measurement);
+  if (strcmp(key, "host_data") == 0) return hex_value(v, key, p->host_data, 32, &p->has_host_data);
+  if (strcmp(key, "id_key_digest") == 0) return hex_value(v, key, p->id_key_digest, 48, &p->has_id_key_digest);
+  if (strcmp(key, "author_key_digest") == 0)
+    return hex_value(v, key, p->author_key_digest, 48, &p->has_author_key_digest);
+  if (strcmp(key, "snp_min_tcb") == 0) return snp_min_tcb(v, p);
+  if (strcmp(key, "isvprodid") == 0) {
+    ENCLOS_TRY(int_value(v, key, 65535, &n));
+    p->isvprodid = (uint16_t)n;
+    p->has_isvprodid = true;
+    return ENCLOS_OK;
+  }
+  if (strcmp(key, "min_isvsvn") == 0) {
+    ENCLOS_TRY(int_value(v, key, 65535, &n));
+    p->min_isvsvn = (uint16_t)n;
+    return ENCLOS_OK;
+  }
+  if (strcmp(key, "min_guest_svn") == 0) {
+    ENCLOS_TRY(int_value(v, key, UINT32_MAX, &n));
+    p->min_guest_svn = (uint32_t)n;
+    return ENCLOS_OK;
+  }
+  if (strcmp(key, "vmpl") == 0) {
+    ENCLOS_TRY(int_value(v, key, 3, &n));
+    p->vmpl = (uint32_t)n;
+    p->has_vmpl = true;
+    return ENCLOS_OK;
+  }
+  /* Unknown keys are errors so that a typo ("mrenclav") cannot silently weaken a policy. */
+  ENCLOS_FAILF(ENCLOS_E_INVALID, "policy: unknown key \"%.60s\"", key);
+}
+
+static enclos_err load_object(json_t *o, enclos_hw_policy *p) {
+  ENCLOS_ENSUREF(json_is_object(o), ENCLOS_E_INVALID, "policy: want a JSON object");
+  const char *key;
+  json_t *v;
+  json_object_foreach(o, key, v) ENCLOS_TRY(policy_key(key, v, p));
+  return ENCLOS_OK;
+}
+
+/* Policy JSON: see docs/attestation.md ("Hardware verifier policy"). */
 enclos_err enclos_hw_policy_load_json(const void *data, size_t size, enclos_hw_policy *p) {
   ENCLOS_ENSUREF(data != NULL && p != NULL, ENCLOS_E_INVAL, "policy: NULL argument");
   json_error_t jerr;
@@ -90,44 +171,7 @@ enclos_err enclos_hw_policy_load_json(const void *data, size_t size, enclos_hw_p
   enclos_err rc = ENCLOS_OK;
   ENCLOS_GUARD_ENSUREF(o != NULL && json_is_object(o), ENCLOS_E_MALFORMED, "policy JSON: %s",
                        o == NULL ? jerr.text : "not an object");
-  json_t *acc = json_object_get(o, "accepted_tcb_status");
-  if (acc != NULL) {
-    ENCLOS_GUARD_ENSUREF(json_is_array(acc) && json_array_size(acc) <= ENCLOS_HW_POLICY_MAX_STATUSES,
-                         ENCLOS_E_INVALID, "policy accepted_tcb_status: want an array of <= %d",
-                         ENCLOS_HW_POLICY_MAX_STATUSES);
-    p->accepted_count = 0;
-    for (size_t i = 0; i < json_array_size(acc); i++) {
-      const char *s = json_string_value(json_array_get(acc, i));
-      ENCLOS_GUARD(enclos_tcb_status_parse(s, &p->accepted[p->accepted_count]));
-      p->accepted_count++;
-    }
-  }
-  ENCLOS_GUARD(bool_field(o, "allow_debug", &p->allow_debug));
-  ENCLOS_GUARD(bool_field(o, "allow_mrservicetd", &p->allow_mrservicetd));
-  ENCLOS_GUARD(bool_field(o, "require_sept_ve_disable", &p->require_sept_ve_disable));
-  ENCLOS_GUARD(bool_field(o, "relax_crl_freshness", &p->relax_crl_freshness));
-  ENCLOS_GUARD(bool_field(o, "allow_missing_crls", &p->allow_missing_crls));
-  ENCLOS_GUARD(int_field(o, "grace_period_seconds", INT64_C(1) << 40, &p->grace_seconds));
-  ENCLOS_GUARD(hex_field(o, "mrenclave", p->mrenclave, 32, &p->has_mrenclave));
-  ENCLOS_GUARD(hex_field(o, "mrsigner", p->mrsigner, 32, &p->has_mrsigner));
-  ENCLOS_GUARD(hex_field(o, "mrtd", p->mrtd, 48, &p->has_mrtd));
-  static const char *const rtmr[] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
-  for (int i = 0; i < 4; i++) ENCLOS_GUARD(hex_field(o, rtmr[i], p->rtmr[i], 48, &p->has_rtmr[i]));
-  ENCLOS_GUARD(hex_field(o, "report_data", p->report_data, 64, &p->has_report_data));
-  ENCLOS_GUARD(hex_field(o, "measurement", p->measurement, 48, &p->has_measurement));
-  ENCLOS_GUARD(hex_field(o, "host_data", p->host_data, 32, &p->has_host_data));
-  int64_t v = -1;
-  ENCLOS_GUARD(int_field(o, "isvprodid", 65535, &v));
-  if (v >= 0) {
-    p->isvprodid = (uint16_t)v;
-    p->has_isvprodid = true;
-  }
-  v = p->min_isvsvn;
-  ENCLOS_GUARD(int_field(o, "min_isvsvn", 65535, &v));
-  p->min_isvsvn = (uint16_t)v;
-  v = p->min_guest_svn;
-  ENCLOS_GUARD(int_field(o, "min_guest_svn", UINT32_MAX, &v));
-  p->min_guest_svn = (uint32_t)v;
+  ENCLOS_GUARD(load_object(o, p));
 cleanup:
   json_decref(o);
   return rc;

@@ -46,6 +46,11 @@ enclos_err verify__cert_sig(const enclos_hw_collateral *c, const enclos_x509 *ce
 enclos_err verify__doc_sig(const enclos_hw_collateral *c, const enclos_x509 *signer, const void *msg,
                            size_t size, const uint8_t sig[64]);
 
+/* The pinned Intel root fingerprint (enclos_intel_root_fingerprint); a test seam. */
+extern const uint8_t *verify__intel_root_pin;
+/* When non-NULL, replaces the per-product ARK fingerprints (AMD); a test seam. */
+extern const uint8_t *verify__ark_pin_override;
+
 /* Result bookkeeping. */
 void verify__pass(enclos_hw_result *r, const char *check);
 enclos_err verify__fail(enclos_hw_result *r, const char *check, enclos_err err);

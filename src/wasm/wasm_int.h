@@ -332,6 +332,9 @@ void wasm__mem_free(wmem *m);
 /** Grows by \p delta pages; returns the old size in pages or -1 (spec §4.4.7.8). */
 int64_t wasm__mem_grow(wmem *m, uint32_t delta);
 int64_t wasm__table_grow(wtable *t, uint32_t delta, void *init);
+/** Memories up to this size are snapshotted as a heap copy and restored by memcpy (no page
+ *  faults); larger ones as a memfd mapped copy-on-write (memory.c, "Snapshot images"). */
+#define WASM_SNAPSHOT_COPY_MAX (256u << 10)
 /** A memory image of a snapshot (memory.c): a sealed memfd, or a heap copy without memfd. */
 typedef struct wmem_image {
   uint64_t id;   /* unique per image (never reused), for wmem.cow_id */

@@ -262,3 +262,122 @@ TEST(store_rotate_sealing_key) {
   store_test_expect(s, sys, "secret", "kept");
   enclos_store_close(s);
 }
+
+TEST(store_quota_refusal_keeps_the_batch_usable) {
+  const char *dir = store_test_dir("quota-txn");
+  enclos_store *s = store_test_open(dir);
+  enclos_store_table *a = NULL;
+  CHECK_OK(enclos_store_app_create(s, "q", 10));
+  CHECK_OK(enclos_store_app_table(s, "q", &a));
+  enclos_store_txn *x = NULL;
+  CHECK_OK(enclos_store_begin(s, true, &x));
+  CHECK_OK(enclos_store_put(s, x, a, "k1", 2, "1234", 4));                    /* 6 bytes */
+  CHECK_ERR(enclos_store_put(s, x, a, "k2", 2, "123456", 6), ENCLOS_E_LIMIT); /* 14 > 10 */
+  CHECK_OK(enclos_store_put(s, x, a, "k1", 2, "12345678", 8));                /* replaces: 10 */
+  CHECK_OK(enclos_store_commit(x));
+  uint64_t used = 0, quota = 0;
+  CHECK_OK(enclos_store_table_usage(s, a, &used, &quota));
+  CHECK_EQ_U64(used, 10);
+  enclos_buf b = ENCLOS_BUF_INIT;
+  CHECK_ERR(enclos_store_get(s, NULL, a, "k2", 2, &b), ENCLOS_E_NOT_FOUND);
+  enclos_buf_free(&b);
+  store_test_expect(s, a, "k1", "12345678");
+  enclos_store_close(s);
+  s = store_test_open(dir); /* the committed state verifies */
+  enclos_store_close(s);
+}
+
+TEST(store_failed_write_poisons_the_batch) {
+  const char *dir = store_test_dir("poison");
+  enclos_store_opts o = store_test_opts(dir);
+  o.map_size = 256 * 1024;
+  enclos_store *s = NULL;
+  CHECK_OK(enclos_store_open(dir, &o, &s));
+  enclos_store_table *sys = NULL;
+  CHECK_OK(enclos_store_system(s, &sys));
+  CHECK_OK(store_put_str(s, sys, "before", "1"));
+  static uint8_t v[64 * 1024];
+  enclos_store_txn *x = NULL;
+  CHECK_OK(enclos_store_begin(s, true, &x));
+  enclos_err rc = ENCLOS_OK;
+  for (int i = 0; i < 20 && rc == ENCLOS_OK; i++) {
+    char k[16];
+    snprintf(k, sizeof(k), "k%d", i);
+    rc = enclos_store_put(s, x, sys, k, strlen(k), v, sizeof(v));
+  }
+  CHECK_ERR(rc, ENCLOS_E_LIMIT); /* the map filled up in the middle of a put */
+  CHECK_ERR(enclos_store_commit(x), ENCLOS_E_STATE);
+  CHECK_CONTAINS(enclos_err_detail(), "aborted");
+  store_test_expect(s, sys, "before", "1");
+  enclos_buf b = ENCLOS_BUF_INIT;
+  CHECK_ERR(enclos_store_get(s, NULL, sys, "k0", 2, &b), ENCLOS_E_NOT_FOUND);
+  enclos_buf_free(&b);
+  CHECK_OK(store_put_str(s, sys, "after", "2")); /* the store itself is fine */
+  CHECK_OK(enclos_store_verify(s));
+  enclos_store_close(s);
+}
+
+TEST(store_sealing_key_from_tee_backend) {
+  const char *dir = store_test_dir("tee-key");
+  char state[1200], state2[1200], cmd[2600];
+  snprintf(state, sizeof(state), "%s/sim-state", dir);
+  snprintf(state2, sizeof(state2), "%s/sim-state2", dir);
+  snprintf(cmd, sizeof(cmd), "mkdir -p '%s' '%s'", state, state2);
+  CHECK(system(cmd) == 0);
+  enclos_tee_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.sim_state_dir = state;
+  enclos_tee *tee = NULL, *tee2 = NULL, *tdx = NULL;
+  CHECK_OK(enclos_tee_open(ENCLOS_TEE_SIM, &cfg, &tee));
+  enclos_store_opts o;
+  memset(&o, 0, sizeof(o));
+  o.create = true;
+  o.map_size = (size_t)64 << 20;
+  CHECK_OK(enclos_store_opts_for_tee(tee, &o));
+  CHECK(o.seal_key == enclos_store_tee_seal_key && o.seal_ctx == tee);
+  CHECK_STR(o.seal_source, "sim");
+  CHECK(!o.trusted_anchor);
+  /* The adapter hands out exactly the backend's key. */
+  uint8_t k1[32], k2[32];
+  CHECK_OK(enclos_store_tee_seal_key(tee, k1));
+  CHECK_OK(enclos_tee_sealing_key(tee, k2));
+  CHECK_MEM(k1, k2, 32);
+  enclos_store *s = NULL;
+  enclos_store_table *sys = NULL;
+  CHECK_OK(enclos_store_open(dir, &o, &s));
+  CHECK_OK(enclos_store_system(s, &sys));
+  CHECK_OK(store_put_str(s, sys, "k", "sealed by the sim TEE"));
+  enclos_buf txt = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_store_status_text(s, &txt));
+  CHECK_OK(enclos_buf_append_u8(&txt, 0));
+  CHECK_CONTAINS((const char *)txt.data, "sealing key:      sim");
+  CHECK_CONTAINS((const char *)txt.data, "no trusted monotonic state");
+  CHECK_CONTAINS((const char *)txt.data, "replay on read:   detected");
+  enclos_buf_free(&txt);
+  enclos_store_close(s);
+  o.create = false;
+  CHECK_OK(enclos_store_open(dir, &o, &s));
+  CHECK_OK(enclos_store_system(s, &sys));
+  store_test_expect(s, sys, "k", "sealed by the sim TEE");
+  /* Another TEE identity cannot open it, until the key is rotated to it. */
+  cfg.sim_state_dir = state2;
+  CHECK_OK(enclos_tee_open(ENCLOS_TEE_SIM, &cfg, &tee2));
+  CHECK_OK(enclos_store_rotate_seal_key(s, enclos_store_tee_seal_key, tee2));
+  enclos_store_close(s);
+  CHECK_ERR(enclos_store_open(dir, &o, &s), ENCLOS_E_AUTH);
+  CHECK_OK(enclos_store_opts_for_tee(tee2, &o));
+  CHECK_OK(enclos_store_open(dir, &o, &s));
+  enclos_store_close(s);
+  /* TDX: no sealing key, and no silent fallback. */
+  CHECK_OK(enclos_tee_open(ENCLOS_TEE_TDX, &cfg, &tdx));
+  enclos_store_opts o2;
+  memset(&o2, 0, sizeof(o2));
+  CHECK_ERR(enclos_store_opts_for_tee(tdx, &o2), ENCLOS_E_UNSUPPORTED);
+  CHECK_CONTAINS(enclos_err_detail(), "peer TEE's key vault");
+  CHECK(o2.seal_key == NULL);
+  CHECK_ERR(enclos_store_tee_seal_key(tdx, k1), ENCLOS_E_UNSUPPORTED);
+  CHECK_ERR(enclos_store_tee_seal_key(NULL, k1), ENCLOS_E_INVAL);
+  enclos_tee_free(tee);
+  enclos_tee_free(tee2);
+  enclos_tee_free(tdx);
+}

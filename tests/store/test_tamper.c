@@ -2,6 +2,8 @@
  * editing the LMDB file through a raw LMDB handle and by copying files around. */
 #include <lmdb.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "store_test.h"
 
@@ -305,4 +307,150 @@ TEST(tamper_anchor_and_state_records) {
   raw_close(&r);
   CHECK_ERR(open_err(dir), ENCLOS_E_AUTH);
   CHECK_CONTAINS(enclos_err_detail(), "tampered header");
+}
+
+/* The host edits the database while the store is open (a child process, as LMDB allows):
+ * reads check every record against the store's trusted index, so a replayed older record, a
+ * restored deleted record and a removed record are each refused on the next read. */
+static void host_edit(const char *dir, const raw_rec *put, int nput, const raw_rec *del) {
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    raw_db r;
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/store.mdb", dir);
+    if (mdb_env_create(&r.env) || mdb_env_set_mapsize(r.env, (size_t)64 << 20) ||
+        mdb_env_open(r.env, path, MDB_NOSUBDIR, 0600) || mdb_txn_begin(r.env, NULL, 0, &r.txn) ||
+        mdb_dbi_open(r.txn, NULL, 0, &r.dbi))
+      _exit(2);
+    for (int i = 0; i < nput; i++) {
+      MDB_val k = {put[i].key_size, (void *)(uintptr_t)put[i].key};
+      MDB_val v = {put[i].val_size, (void *)(uintptr_t)put[i].val};
+      if (mdb_put(r.txn, r.dbi, &k, &v, 0)) _exit(3);
+    }
+    if (del) {
+      MDB_val k = {del->key_size, (void *)(uintptr_t)del->key};
+      if (mdb_del(r.txn, r.dbi, &k, NULL)) _exit(4);
+    }
+    if (mdb_txn_commit(r.txn)) _exit(5);
+    mdb_env_close(r.env);
+    _exit(0);
+  }
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* The raw record whose plaintext is \p key: found by writing it alone first. */
+static raw_rec capture(const char *dir, enclos_store *s, enclos_store_table *t, const char *key,
+                       const char *value, raw_rec *before, int nbefore) {
+  raw_rec now[16], out;
+  memset(&out, 0, sizeof(out));
+  CHECK_OK(store_put_str(s, t, key, value));
+  /* Read the LMDB file from a child so the open store is not disturbed. */
+  int p[2];
+  CHECK(pipe(p) == 0);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    raw_db r;
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/store.mdb", dir);
+    if (mdb_env_create(&r.env) || mdb_env_set_mapsize(r.env, (size_t)64 << 20) ||
+        mdb_env_open(r.env, path, MDB_NOSUBDIR | MDB_RDONLY, 0600) ||
+        mdb_txn_begin(r.env, NULL, MDB_RDONLY, &r.txn) || mdb_dbi_open(r.txn, NULL, 0, &r.dbi))
+      _exit(2);
+    int n = raw_records(&r, now, 16);
+    if (write(p[1], &n, sizeof(n)) != sizeof(n) ||
+        write(p[1], now, sizeof(now)) != (ssize_t)sizeof(now))
+      _exit(3);
+    _exit(0);
+  }
+  close(p[1]);
+  int n = 0, st = 0;
+  size_t got = 0;
+  CHECK(read(p[0], &n, sizeof(n)) == sizeof(n));
+  while (got < sizeof(now)) {
+    ssize_t r = read(p[0], (uint8_t *)now + got, sizeof(now) - got);
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  close(p[0]);
+  CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  /* The new or changed record is the one not in \p before with the same bytes. */
+  for (int i = 0; i < n; i++) {
+    bool seen = false;
+    for (int j = 0; j < nbefore; j++)
+      if (before[j].key_size == now[i].key_size && before[j].val_size == now[i].val_size &&
+          memcmp(before[j].key, now[i].key, now[i].key_size) == 0 &&
+          memcmp(before[j].val, now[i].val, now[i].val_size) == 0)
+        seen = true;
+    if (!seen) out = now[i];
+  }
+  for (int i = 0; i < n && i < 16; i++) before[i] = now[i];
+  CHECK(out.key_size == 40);
+  return out;
+}
+
+TEST(tamper_replay_removal_and_resurrection_caught_on_read) {
+  const char *dir = store_test_dir("replay-read");
+  enclos_store *s = store_test_open(dir);
+  enclos_store_table *sys = NULL;
+  CHECK_OK(enclos_store_system(s, &sys));
+  static raw_rec seen[16];
+  raw_rec k_old = capture(dir, s, sys, "k", "old value", seen, 0);
+  raw_rec k_new = capture(dir, s, sys, "k", "new value", seen, 1);
+  raw_rec gone = capture(dir, s, sys, "gone", "deleted later", seen, 1);
+  raw_rec kept = capture(dir, s, sys, "kept", "stays", seen, 2);
+  CHECK(memcmp(k_old.key, k_new.key, 40) == 0);
+  CHECK_OK(enclos_store_delete(s, NULL, sys, "gone", 4));
+
+  /* 1. The older ciphertext of "k" put back: authentic (AEAD) but not the current record. */
+  host_edit(dir, &k_old, 1, NULL);
+  get_err(s, sys, "k", ENCLOS_E_TAMPERED);
+  CHECK_CONTAINS(enclos_err_detail(), "replay");
+  /* A write over the replayed record is refused too (its digest share would be wrong). */
+  CHECK_ERR(store_put_str(s, sys, "k", "x"), ENCLOS_E_TAMPERED);
+  host_edit(dir, &k_new, 1, NULL); /* the host puts the right one back: reads work again */
+  store_test_expect(s, sys, "k", "new value");
+
+  /* 2. A deleted record restored. */
+  host_edit(dir, &gone, 1, NULL);
+  get_err(s, sys, "gone", ENCLOS_E_TAMPERED);
+  CHECK_CONTAINS(enclos_err_detail(), "deleted");
+  host_edit(dir, NULL, 0, &gone);
+  get_err(s, sys, "gone", ENCLOS_E_NOT_FOUND);
+
+  /* 3. A live record removed. */
+  host_edit(dir, NULL, 0, &kept);
+  get_err(s, sys, "kept", ENCLOS_E_TAMPERED);
+  CHECK_CONTAINS(enclos_err_detail(), "removed");
+  CHECK_ERR(enclos_store_verify(s), ENCLOS_E_TAMPERED);
+  host_edit(dir, &kept, 1, NULL);
+  store_test_expect(s, sys, "kept", "stays");
+  CHECK_OK(enclos_store_verify(s));
+
+  /* 4. Snapshots older than the last commit check only keys unchanged since (no history). */
+  enclos_store_txn *snap = NULL;
+  CHECK_OK(enclos_store_begin(s, false, &snap));
+  CHECK_OK(store_put_str(s, sys, "k", "newest"));
+  enclos_buf b = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_store_get(s, snap, sys, "k", 1, &b));
+  CHECK(b.len == 9 && memcmp(b.data, "new value", 9) == 0);
+  CHECK_OK(enclos_store_get(s, snap, sys, "kept", 4, &b));
+  enclos_buf_free(&b);
+  enclos_store_abort(snap);
+  enclos_store_close(s);
+
+  /* 5. Without the verification scan there is no index: status says reads are unchecked. */
+  s = open_noverify(dir);
+  enclos_store_status st;
+  enclos_store_status_get(s, &st);
+  CHECK(!st.record_index);
+  enclos_buf txt = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_store_status_text(s, &txt));
+  CHECK_OK(enclos_buf_append_u8(&txt, 0));
+  CHECK_CONTAINS((const char *)txt.data, "NOT checked");
+  enclos_buf_free(&txt);
+  enclos_store_close(s);
 }

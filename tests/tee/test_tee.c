@@ -258,3 +258,127 @@ TEST(tdx_has_no_sealing_key) {
   CHECK_ERR(enclos_tee_evidence(t, rd, &ev), ENCLOS_E_NOT_FOUND);
   enclos_tee_free(t);
 }
+
+/* ---- /dev/sev-guest through the ioctl seam ------------------------------------------------- */
+
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <linux/sev-guest.h>
+
+/* What the fake firmware answers (SEV-SNP ABI Tables 19-23 as wrapped by linux/sev-guest.h). */
+typedef struct fake_sev {
+  const uint8_t *report; /* the captured real report */
+  uint32_t status;       /* firmware status word of the response */
+  uint32_t size;         /* report size written in the response */
+  bool other_rd;         /* answer with report data other than requested */
+  int fail_errno;        /* the ioctl itself fails */
+  int calls;
+  uint64_t field_select;
+  uint32_t root_key;
+} fake_sev;
+
+static int fake_sev_ioctl(int fd, unsigned long req, void *arg, void *ctx) {
+  fake_sev *f = ctx;
+  struct snp_guest_request_ioctl *io = arg;
+  f->calls++;
+  CHECK(fd >= 0);
+  CHECK_EQ_INT(io->msg_version, 1);
+  if (f->fail_errno) {
+    io->fw_error = 0x16; /* an arbitrary firmware error code, echoed in the message */
+    errno = f->fail_errno;
+    return -1;
+  }
+  uint8_t *rsp = (uint8_t *)(uintptr_t)io->resp_data;
+  for (int i = 0; i < 4; i++) rsp[i] = (uint8_t)(f->status >> (8 * i));
+  if (req == SNP_GET_REPORT) {
+    const struct snp_report_req *rq = (const struct snp_report_req *)(uintptr_t)io->req_data;
+    for (int i = 0; i < 4; i++) rsp[4 + i] = (uint8_t)(f->size >> (8 * i));
+    memcpy(rsp + 32, f->report, 1184);
+    memcpy(rsp + 32 + 0x50, rq->user_data, 64); /* the firmware puts the guest's report data in */
+    if (f->other_rd) rsp[32 + 0x50] ^= 1;
+    return 0;
+  }
+  if (req == SNP_GET_DERIVED_KEY) {
+    const struct snp_derived_key_req *rq = (const struct snp_derived_key_req *)(uintptr_t)io->req_data;
+    f->field_select = rq->guest_field_select;
+    f->root_key = rq->root_key_select;
+    for (int i = 0; i < 32; i++) rsp[32 + i] = (uint8_t)(0xA0 + i);
+    return 0;
+  }
+  errno = ENOTTY;
+  return -1;
+}
+
+static enclos_tee *sev_tee(fake_sev *f) {
+  static char dev[512];
+  snprintf(dev, sizeof(dev), "%s/sev-guest", test_tmpdir());
+  FILE *fp = fopen(dev, "w"); /* a regular file stands in for the device node */
+  CHECK(fp != NULL);
+  if (fp) fclose(fp);
+  enclos_tee_config cfg = {.tsm_root = "/nonexistent/enclos-tsm", .sev_guest = dev,
+                           .sev_ioctl = fake_sev_ioctl, .sev_ioctl_ctx = f};
+  enclos_tee *t = NULL;
+  CHECK_OK(enclos_tee_open(ENCLOS_TEE_SNP, &cfg, &t));
+  return t;
+}
+
+TEST(snp_producer_returns_captured_report_via_dev_sev_guest) {
+  size_t n;
+  uint8_t *rep = test_read_file(SHARED("testdata/attestation/snp/confidential-containers-trustee/test-report.bin"), &n);
+  CHECK_EQ_INT(n, 1184);
+  fake_sev f = {.report = rep, .size = 1184};
+  enclos_tee *t = sev_tee(&f);
+  enclos_buf d = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_tee_describe(t, &d));
+  CHECK_CONTAINS((const char *)d.data, "sev-guest");
+  uint8_t rd[64];
+  fill_rd(rd, 7);
+  enclos_buf ev = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_tee_evidence(t, rd, &ev));
+  CHECK_EQ_INT(f.calls, 1);
+  CHECK_EQ_INT(ev.len, 1184);
+  CHECK_MEM(ev.data + 0x50, rd, 64);
+  CHECK_MEM(ev.data, rep, 0x50);
+  CHECK_MEM(ev.data + 0x90, rep + 0x90, 1184 - 0x90);
+  /* The firmware's answers that must be refused, each with its reason. */
+  enclos_buf_reset(&ev);
+  f.other_rd = true;
+  CHECK_ERR(enclos_tee_evidence(t, rd, &ev), ENCLOS_E_VERIFY);
+  f.other_rd = false;
+  f.size = 1000;
+  CHECK_ERR(enclos_tee_evidence(t, rd, &ev), ENCLOS_E_MALFORMED);
+  CHECK_CONTAINS(enclos_err_detail(), "SNP report size 1000");
+  f.size = 1184;
+  f.status = 0x16;
+  CHECK_ERR(enclos_tee_evidence(t, rd, &ev), ENCLOS_E_IO);
+  CHECK_CONTAINS(enclos_err_detail(), "firmware status 0x16");
+  f.status = 0;
+  f.fail_errno = EIO;
+  CHECK_ERR(enclos_tee_evidence(t, rd, &ev), ENCLOS_E_IO);
+  CHECK_CONTAINS(enclos_err_detail(), "SNP_GET_REPORT");
+  CHECK_CONTAINS(enclos_err_detail(), "fw_error 0x16");
+  CHECK_EQ_INT(ev.len, 0);
+  enclos_buf_free(&d);
+  enclos_buf_free(&ev);
+  enclos_tee_free(t);
+  free(rep);
+}
+
+TEST(snp_sealing_key_via_dev_sev_guest_derived_key) {
+  fake_sev f = {0};
+  enclos_tee *t = sev_tee(&f);
+  uint8_t key[32], want[32];
+  for (int i = 0; i < 32; i++) want[i] = (uint8_t)(0xA0 + i);
+  CHECK_OK(enclos_tee_sealing_key(t, key));
+  CHECK_MEM(key, want, 32);
+  CHECK_EQ_INT(f.root_key, 0);                  /* VCEK-rooted */
+  CHECK_EQ_U64(f.field_select, UINT64_C(1) << 3); /* mixes in the launch measurement */
+  f.status = 1;
+  CHECK_ERR(enclos_tee_sealing_key(t, key), ENCLOS_E_IO);
+  CHECK_CONTAINS(enclos_err_detail(), "firmware status");
+  f.status = 0;
+  f.fail_errno = EPERM;
+  CHECK_ERR(enclos_tee_sealing_key(t, key), ENCLOS_E_IO);
+  CHECK_CONTAINS(enclos_err_detail(), "SNP_GET_DERIVED_KEY");
+  enclos_tee_free(t);
+}

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <unistd.h>
 
+#include <enclos/crypto.h>
 #include <enclos/x509.h>
 #include <enclos/x509_crl.h>
 
@@ -509,6 +510,8 @@ TEST(policy_json_loader_rejects_bad_input) {
   CHECK_EQ_U64((uint64_t)p.grace_seconds, 3600);
   const char *bad[] = {"[]", "{", "{\"accepted_tcb_status\":[\"uptodate\"]}", "{\"allow_debug\":1}",
                        "{\"mrtd\":\"00\"}", "{\"grace_period_seconds\":-1}", "{\"a\":1,\"a\":2}",
+                       "{\"mrenclav\":\"00\"}", "{\"vmpl\":4}", "{\"snp_min_tcb\":{\"ucode\":1}}",
+                       "{\"snp_min_tcb\":{\"snp\":256}}", "{\"allow_migration\":\"yes\"}",
                        ("{\"accepted_tcb_status\":[\"UpToDate\",\"UpToDate\",\"UpToDate\",\"UpToDate\","
                         "\"UpToDate\",\"UpToDate\",\"UpToDate\",\"UpToDate\",\"UpToDate\"]}")};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -571,4 +574,89 @@ TEST(memoised_signatures_do_not_hide_tampering) {
   }
   enclos_hw_collateral_free(coll);
   enclos_buf_free(&c);
+}
+
+/* ---- Checks added after the recipe audit (docs/attestation.md §12) ---- */
+
+static void replace_once(enclos_buf *b, const char *from, const char *to) {
+  size_t fl = strlen(from);
+  CHECK(strlen(to) == fl);
+  for (size_t i = 0; i + fl <= b->len; i++) {
+    if (memcmp(b->data + i, from, fl) == 0) {
+      memcpy(b->data + i, to, fl);
+      return;
+    }
+  }
+  CHECK_MSG(false, "%s not found", from);
+}
+
+TEST(tcb_info_and_qe_identity_versions_are_checked) {
+  enclos_buf q = vh_evidence(SGX_Q);
+  struct { const char *from, *to, *check, *reason; } cases[] = {
+      {"\\\"version\\\":3", "\\\"version\\\":4", "tcb_info", "TCB Info version 4"},
+      {"\\\"tcbType\\\":0", "\\\"tcbType\\\":1", "tcb_info", "tcbType not supported"},
+      {"\\\"version\\\":2", "\\\"version\\\":9", "qe_identity", "QE Identity version 9"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    enclos_buf c = vh_read(SGX_COLL);
+    replace_once(&c, cases[i].from, cases[i].to);
+    enclos_hw_result r;
+    CHECK_ERR(verify_with(&q, &c, SGX_AT, &r), ENCLOS_E_UNSUPPORTED);
+    CHECK_STR(r.failed_check, cases[i].check);
+    CHECK_CONTAINS(r.reason, cases[i].reason);
+    enclos_buf_free(&c);
+  }
+  enclos_buf_free(&q);
+}
+
+TEST(snp_cpuid_must_name_the_certificate_product) {
+  /* The VLEK report (v3) says family 0x19 model 0x01 (Milan); claiming Genoa (model 0x11) or Turin
+   * (family 0x1A) against the Milan VLEK is refused at the chain, before the report signature. */
+  static const char *const dirs[] = {ATT("snp/confidential-containers-trustee"), NULL};
+  enclos_buf b = vh_evidence(ATT("snp/confidential-containers-trustee/test-vlek-report.bin"));
+  enclos_hw_collateral *c = vh_coll(dirs);
+  int64_t at = vh_time("2025-06-01T00:00:00Z");
+  enclos_hw_result r;
+  CHECK_OK(enclos_hw_verify(b.data, b.len, c, at, NULL, &r));
+  b.data[0x189] = 0x11;
+  CHECK_ERR(enclos_hw_verify(b.data, b.len, c, at, NULL, &r), ENCLOS_E_VERIFY);
+  CHECK_STR(r.failed_check, "cert_chain");
+  CHECK_CONTAINS(r.reason, "is Genoa, the VLEK certificate is for Milan");
+  b.data[0x189] = 0x01;
+  b.data[0x188] = 0x1A;
+  CHECK_ERR(enclos_hw_verify(b.data, b.len, c, at, NULL, &r), ENCLOS_E_VERIFY);
+  CHECK_CONTAINS(r.reason, "is Turin");
+  enclos_hw_collateral_free(c);
+  enclos_buf_free(&b);
+}
+
+TEST(snp_sha512_key_binding_vector_positive_and_negative) {
+  /* teekit: report_data = SHA-512(NONCE ‖ X25519_KEY) from the .txt beside it (a real binding). */
+  static const char *const dirs[] = {ATT("snp/teekit-qvl"), NULL};
+  enclos_buf b = vh_evidence(ATT("snp/teekit-qvl/sev-gcp-x25519-bound.bin"));
+  enclos_buf t = vh_read(ATT("snp/teekit-qvl/sev-gcp-x25519-bound.txt"));
+  CHECK_OK(enclos_buf_append_u8(&t, 0));
+  const char *nonce = strstr((const char *)t.data, "NONCE="), *key = strstr((const char *)t.data, "X25519_KEY=");
+  CHECK(nonce != NULL && key != NULL);
+  uint8_t pre[64], rd[64];
+  CHECK_OK(enclos_hex_decode_to(pre, 32, nonce + 6, 64));
+  CHECK_OK(enclos_hex_decode_to(pre + 32, 32, key + 11, 64));
+  CHECK_OK(enclos_hash(ENCLOS_SHA512, pre, 64, rd));
+  enclos_hw_collateral *c = vh_coll(dirs);
+  enclos_hw_policy p;
+  enclos_hw_policy_default(&p);
+  p.has_report_data = true;
+  memcpy(p.report_data, rd, 64);
+  p.has_vmpl = true;
+  p.vmpl = 1;
+  enclos_hw_result r;
+  int64_t at = vh_time("2026-01-01T00:00:00Z");
+  CHECK_OK(enclos_hw_verify(b.data, b.len, c, at, &p, &r));
+  pre[0] ^= 1; /* another nonce */
+  CHECK_OK(enclos_hash(ENCLOS_SHA512, pre, 64, p.report_data));
+  CHECK_ERR(enclos_hw_verify(b.data, b.len, c, at, &p, &r), ENCLOS_E_POLICY);
+  CHECK_CONTAINS(r.reason, "REPORT_DATA differs");
+  enclos_hw_collateral_free(c);
+  enclos_buf_free(&t);
+  enclos_buf_free(&b);
 }
