@@ -10,9 +10,12 @@
  *   - an instruction whose result is immediately stored by `local.set`/`local.tee` has its
  *     destination operand patched to the local instead.
  * Branch targets are code offsets relative to the operand holding them (forward ones patched
- * at `end`); branch values are copied to the label's slots at the branch site. Compare + br_if/if fuse into one op.
- * Fuel: a FUEL op at function entry and at each loop header charges the number of wasm
- * instructions up to the next FUEL op.
+ * at `end`); branch values are copied to the label's slots at the branch site. Fusions:
+ * compare (slot or immediate) + br_if/if, two consecutive copies (COPY2, never across a
+ * label: `barrier`), a function's last result written to its return slot, and zero stores
+ * to still-zero locals dropped (`lzero`, until the first loop header).
+ * Fuel: a FUEL op at function entry (run inline by calls, interp_loop.inc ENTER) and at each
+ * loop header charges the number of wasm instructions up to the next FUEL op.
  *
  * Divisions: 1. compiler state and emission; 2. operand stack (validation + pending
  * entries); 3. control frames and branches; 4. the instruction switch; 5. entry point.

@@ -3,9 +3,12 @@
  * Divisions:
  *   1. Value helpers and float semantics (§4.3.3: fmin/fmax, nearest, truncation).
  *   2. Host calls.
- *   3. wasm__invoke: explicit call-frame stack (never recursing on the native stack per wasm
- *      call), computed-goto dispatch (the only use of the `&&label` extension in enclos),
- *      fuel and interrupt checks at FUEL ops (function entry and loop headers).
+ *   3. Loop helpers: operand macros, frame zeroing, dispatch (and its op statistics).
+ *      The loop itself is interp_loop.inc: explicit call-frame stack (never recursing on the
+ *      native stack per wasm call), computed-goto dispatch (the only use of the `&&label`
+ *      extension in enclos), fuel and interrupt checks at function entry and loop headers.
+ *   4. Guard-page traps: the signal handler, the two instantiations of the loop (checked,
+ *      guarded) and wasm__invoke, which picks one.
  */
 #include <math.h>
 #include <string.h>
@@ -153,7 +156,7 @@ static enclos_err call_host(enclos_wasm_store *s, wfunc *f, winst *caller_inst, 
   return ENCLOS_OK;
 }
 
-/* ---- 3. The loop ------------------------------------------------------------------------- */
+/* ---- 3. Loop helpers ----------------------------------------------------------------------- */
 
 /* Zeroes the n slots at p. Every frame has at least 4 slots past its parameters (compile.c
  * pads frame_slots), so the usual few locals take 4 plain stores and no call to memset. */
@@ -219,592 +222,140 @@ static inline void opstat(uint32_t op) {
 #define F32(x) f32_of(fp[x])
 #define F64(x) f64_of(fp[x])
 
+/* ---- 4. Guard-page traps ------------------------------------------------------------------
+ * With enclos_wasm_limits.guard_pages, memories are reservations of WASM_GUARD_RESERVE bytes
+ * (memory.c) of which only [0, size) is accessible, and every effective address a load or
+ * store can form (i32 + offset < 2^33, plus the access width) lies inside. invoke_guarded
+ * therefore performs no bounds checks: an out-of-bounds access faults (SIGSEGV; SIGBUS on
+ * systems that report PROT_NONE that way) and the handler below turns the fault into the
+ * "out of bounds memory access" trap when, and only when
+ *   - the faulting thread is running wasm code in invoke_guarded (wguard_top, thread-local,
+ *     is set by wasm__invoke and cleared around host calls, so a host function's bug is never
+ *     mistaken for a trap), and
+ *   - the faulting address lies inside the reservation of the memory in use (g->lo, g->len).
+ * It then siglongjmps back to wasm__invoke, which reports the trap at the instruction, in the
+ * function and with the fuel recorded in *g. Any other fault is passed to the handler that
+ * was installed before ours (ASan's, a fuzzer's), or, if that was the default action,
+ * re-raised with the default action so that the process crashes exactly as before.
+ * The handler is installed once per process (SA_ONSTACK: it runs on an alternate stack when
+ * the thread has one, as under ASan; SA_NODEFER: the siglongjmp leaves the signal mask as it
+ * was, so sigsetjmp need not save it). A handler installed later by someone else that does not
+ * chain to ours disables the trap path (faults then crash); wasm__invoke checks nothing per
+ * call, so this is a documented requirement (docs/architecture.md).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+
+/* What the signal handler needs of the running invoke_guarded (volatile: written by the
+ * loop, read after a siglongjmp). */
+typedef struct wguard {
+  sigjmp_buf jb;
+  volatile uintptr_t lo;      /* reservation of the memory in use */
+  volatile size_t len;        /* 0: none yet */
+  const uint32_t *volatile ip; /* the last load/store started */
+  volatile int64_t fuel;      /* as of the last fuel charge */
+} wguard;
+
+static _Thread_local wguard *volatile wguard_top;
+static struct sigaction guard_old_segv, guard_old_bus;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static bool guard_installed;
+
+static void guard_handler(int sig, siginfo_t *si, void *uc) {
+  wguard *g = wguard_top;
+  if (g && g->len && (uintptr_t)si->si_addr - g->lo < g->len) siglongjmp(g->jb, 1);
+  const struct sigaction *old = sig == SIGSEGV ? &guard_old_segv : &guard_old_bus;
+  if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
+    old->sa_sigaction(sig, si, uc);
+  } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+    old->sa_handler(sig);
+  } else {
+    /* Not ours and nobody else's: restore the default action; returning re-executes the
+     * faulting instruction, which now kills the process as if we had never been here. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+  }
+}
+
+static void guard_install_once(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = guard_handler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGSEGV, &sa, &guard_old_segv) != 0) return;
+  if (sigaction(SIGBUS, &sa, &guard_old_bus) != 0) {
+    sigaction(SIGSEGV, &guard_old_segv, NULL);
+    return;
+  }
+  guard_installed = true;
+}
+
+/* True when the trap path is available (installs the handler on first use). */
+static bool guard_ready(void) {
+#if ENCLOS_WASM_NO_SIGNAL_TRAPS
+  return false;
+#else
+  pthread_once(&guard_once, guard_install_once);
+  return guard_installed;
+#endif
+}
+
+/* Memory accesses of \p in's code may rely on guard pages. */
+static inline bool inst_guarded(const winst *in) {
+  return !in->module->nmems || in->mems[0]->reserved >= WASM_GUARD_RESERVE;
+}
+
+static enclos_err invoke_checked(enclos_wasm_store *s, wfunc *f, uint64_t *fp, wguard *g);
+
+#define WASM_GUARDED 0
+#define WASM_LOOP invoke_checked
+#include "interp_loop.inc"
+#undef WASM_GUARDED
+#undef WASM_LOOP
+
+#define WASM_GUARDED 1
+#define WASM_LOOP invoke_guarded
+#include "interp_loop.inc"
+#undef WASM_GUARDED
+#undef WASM_LOOP
+
+/* The function of the store whose code holds \p ip (any of them when instances share a
+ * module: they report the same index, offset and name). Only after a fault, so the loop does
+ * not track the current function for the handler. */
+static wfunc *code_owner(enclos_wasm_store *s, const uint32_t *ip) {
+  if (!ip) return NULL;
+  for (const wobj *o = s->objs; o; o = o->next) {
+    if (o->kind != ENCLOS_WASM_EXTERN_FUNC) continue;
+    wfunc *f = o->p;
+    if (f->inst && f->code && ip >= f->code->code && ip < f->code->code + f->code->len) return f;
+  }
+  return NULL;
+}
+
 enclos_err wasm__invoke(enclos_wasm_store *s, wfunc *f, uint64_t *fp) {
-  static const void *const labels[WOP_DISPATCH_SIZE] = {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winitializer-overrides"
-      [0 ... WOP_DISPATCH_SIZE - 1] = &&op_bad,
-#define L(h) [0x##h] = &&op_##h,
-      L(28) L(29) L(2a) L(2b) L(2c) L(2d) L(2e) L(2f) L(30) L(31) L(32) L(33) L(34) L(35)
-      L(36) L(37) L(38) L(39) L(3a) L(3b) L(3c) L(3d) L(3e)
-      L(45) L(46) L(47) L(48) L(49) L(4a) L(4b) L(4c) L(4d) L(4e) L(4f)
-      L(50) L(51) L(52) L(53) L(54) L(55) L(56) L(57) L(58) L(59) L(5a) L(5b) L(5c) L(5d) L(5e) L(5f)
-      L(60) L(61) L(62) L(63) L(64) L(65) L(66) L(67) L(68) L(69) L(6a) L(6b) L(6c) L(6d) L(6e) L(6f)
-      L(70) L(71) L(72) L(73) L(74) L(75) L(76) L(77) L(78) L(79) L(7a) L(7b) L(7c) L(7d) L(7e) L(7f)
-      L(80) L(81) L(82) L(83) L(84) L(85) L(86) L(87) L(88) L(89) L(8a) L(8b) L(8c) L(8d) L(8e) L(8f)
-      L(90) L(91) L(92) L(93) L(94) L(95) L(96) L(97) L(98) L(99) L(9a) L(9b) L(9c) L(9d) L(9e) L(9f)
-      L(a0) L(a1) L(a2) L(a3) L(a4) L(a5) L(a6) L(a7) L(a8) L(a9) L(aa) L(ab) L(ac) L(ad) L(ae) L(af)
-      L(b0) L(b1) L(b2) L(b3) L(b4) L(b5) L(b6) L(b7) L(b8) L(b9) L(ba) L(bb) L(bc) L(bd) L(be) L(bf)
-      L(c0) L(c1) L(c2) L(c3) L(c4)
-      L(100) L(101) L(102) L(103) L(104) L(105) L(106) L(107)
-#undef L
-#define W(n) [WOP_##n] = &&w_##n,
-      WOPS(W)
-#undef W
-      [WOP_SIMD] = &&w_SIMD,
-#pragma GCC diagnostic pop
-  };
-  wframe *frames = s->frames + s->frames_used;
-  wframe *fr = frames;
-  wframe *fr_end = s->frames + s->lim.max_call_depth;
-  uint64_t *stack_end = s->stack + s->stack_slots;
-  int64_t fuel = s->fuel;
-  enclos_wasm_trap_kind tk = ENCLOS_WASM_TRAP_NONE;
-  const char *tdetail = NULL;
-  enclos_err rc = ENCLOS_OK;
-  const uint32_t *ip = NULL;
-  winst *inst = NULL;
-  uint8_t *mb = NULL;
-  uint64_t ms = 0;
-  wfunc *cur = f;
-
-  if (!f->inst) return call_host(s, f, NULL, fp);
-  if (fr >= fr_end) { tk = ENCLOS_WASM_TRAP_STACK_EXHAUSTED; goto trap; }
-
-#define LOAD_MEM()                                                   \
-  do {                                                               \
-    if (inst->module->nmems) {                                       \
-      mb = inst->mems[0]->base;                                      \
-      ms = inst->mems[0]->size;                                      \
-    }                                                                \
-  } while (0)
-  /* Enters wasm function fn whose frame starts at fp: zeroes its non-parameter locals,
-   * switches instance (and memory registers) only when it changes, and runs the FUEL op
-   * that starts every body (compile.c) inline, sparing a dispatch per call. */
-#define ENTER(fn)                                                                   \
-  do {                                                                              \
-    const wcode *c_ = (fn)->code;                                                   \
-    if (fp + c_->frame_slots > stack_end) { tk = ENCLOS_WASM_TRAP_STACK_EXHAUSTED; goto trap; } \
-    zero_slots(fp + c_->nparams, c_->nlocals - c_->nparams);                        \
-    ip = c_->code;                                                                  \
-    cur = (fn);                                                                     \
-    if (cur->inst != inst) {                                                        \
-      inst = cur->inst;                                                             \
-      LOAD_MEM();                                                                   \
-    }                                                                               \
-    fuel -= (int64_t)ip[1];                                                         \
-    if (__builtin_expect(fuel < 0, 0)) TRAP(ENCLOS_WASM_TRAP_FUEL_EXHAUSTED);       \
-    if (__builtin_expect(atomic_load_explicit(&s->interrupt, memory_order_relaxed), 0)) \
-      TRAP(ENCLOS_WASM_TRAP_INTERRUPTED);                                           \
-    ip += 2;                                                                        \
-  } while (0)
-#define NEXT(n)             \
-  do {                      \
-    ip += (n);              \
-    DISPATCH();             \
-  } while (0)
-  /* Branch operand k holds the target relative to the operand's own position. */
-#define JUMP(k)                          \
-  do {                                   \
-    ip += (ptrdiff_t)(k) + (int32_t)ip[k]; \
-    DISPATCH();                          \
-  } while (0)
-#define TRAP(k)     \
-  do {              \
-    tk = (k);       \
-    goto trap;      \
-  } while (0)
-
-  ENTER(f);
-  DISPATCH();
-
-op_bad:
-  tk = ENCLOS_WASM_TRAP_HOST;
-  tdetail = "internal error: bad opcode";
-  goto trap;
-
-  /* -- control -- */
-w_UNREACHABLE: TRAP(ENCLOS_WASM_TRAP_UNREACHABLE);
-w_FUEL:
-  fuel -= (int64_t)ip[1];
-  if (__builtin_expect(fuel < 0, 0)) TRAP(ENCLOS_WASM_TRAP_FUEL_EXHAUSTED);
-  if (__builtin_expect(atomic_load_explicit(&s->interrupt, memory_order_relaxed), 0))
-    TRAP(ENCLOS_WASM_TRAP_INTERRUPTED);
-  NEXT(2);
-w_BR: JUMP(1);
-w_BR_IF:
-  if (I32(ip[1])) JUMP(2);
-  NEXT(3);
-w_BR_UNLESS:
-  if (!I32(ip[1])) JUMP(2);
-  NEXT(3);
-w_BR_TABLE: {
-  uint32_t i = I32(ip[1]), n = ip[2];
-  if (i > n) i = n;
-  JUMP(3 + i);
-}
-#define CMPBR(name, T, get, cmp)                                          \
-  w_##name:                                                               \
-  if ((T)get(ip[1]) cmp(T) get(ip[2])) JUMP(3);                           \
-  NEXT(4);
-  CMPBR(I32_LT_S_BR, int32_t, S32, <)
-  CMPBR(I32_LT_U_BR, uint32_t, I32, <)
-  CMPBR(I32_GT_S_BR, int32_t, S32, >)
-  CMPBR(I32_GT_U_BR, uint32_t, I32, >)
-  CMPBR(I32_LE_S_BR, int32_t, S32, <=)
-  CMPBR(I32_LE_U_BR, uint32_t, I32, <=)
-  CMPBR(I32_GE_S_BR, int32_t, S32, >=)
-  CMPBR(I32_GE_U_BR, uint32_t, I32, >=)
-  CMPBR(I32_EQ_BR, uint32_t, I32, ==)
-  CMPBR(I32_NE_BR, uint32_t, I32, !=)
-  /* compare with an immediate + branch: [op, a, imm, target] */
-#define CMPBR_IMM(name, T, get, cmp)                                      \
-  w_##name:                                                               \
-  if ((T)get(ip[1]) cmp(T) ip[2]) JUMP(3);                                \
-  NEXT(4);
-  CMPBR_IMM(I32_EQ_IMM_BR, uint32_t, I32, ==)
-  CMPBR_IMM(I32_NE_IMM_BR, uint32_t, I32, !=)
-  CMPBR_IMM(I32_LT_S_IMM_BR, int32_t, S32, <)
-  CMPBR_IMM(I32_LT_U_IMM_BR, uint32_t, I32, <)
-  CMPBR_IMM(I32_GT_S_IMM_BR, int32_t, S32, >)
-  CMPBR_IMM(I32_GT_U_IMM_BR, uint32_t, I32, >)
-  CMPBR_IMM(I32_LE_S_IMM_BR, int32_t, S32, <=)
-  CMPBR_IMM(I32_LE_U_IMM_BR, uint32_t, I32, <=)
-  CMPBR_IMM(I32_GE_S_IMM_BR, int32_t, S32, >=)
-  CMPBR_IMM(I32_GE_U_IMM_BR, uint32_t, I32, >=)
-w_I32_EQZ_BR:
-  if (!I32(ip[1])) JUMP(2);
-  NEXT(3);
-w_I32_NEZ_BR:
-  if (I32(ip[1])) JUMP(2);
-  NEXT(3);
-w_COPY: fp[ip[1]] = fp[ip[2]]; NEXT(3);
-w_COPY2: /* two COPYs in order (the second may read the first's destination) */
-  fp[ip[1]] = fp[ip[2]];
-  fp[ip[3]] = fp[ip[4]];
-  NEXT(5);
-w_CONST32: fp[ip[1]] = ip[2]; NEXT(3);
-w_CONST64: fp[ip[1]] = (uint64_t)ip[2] | ((uint64_t)ip[3] << 32); NEXT(4);
-w_SELECT: fp[ip[1]] = I32(ip[2]) ? fp[ip[3]] : fp[ip[4]]; NEXT(5);
-w_GLOBAL_GET: fp[ip[1]] = inst->globals[ip[2]]->val; NEXT(3);
-w_GLOBAL_SET: inst->globals[ip[1]]->val = fp[ip[2]]; NEXT(3);
-
-w_RETURN:
-  if (fr == frames) goto done;
-  fr--;
-  ip = fr->ip;
-  fp = fr->fp;
-  cur = fr->func;
-  if (cur->inst != inst) {
-    inst = cur->inst;
-    LOAD_MEM();
+  if (!s->lim.guard_pages || !f->inst || !inst_guarded(f->inst) || !guard_ready())
+    return invoke_checked(s, f, fp, NULL);
+  wguard g;
+  memset(&g, 0, sizeof(g));
+  g.fuel = s->fuel;
+  wguard *prev = wguard_top;
+  enclos_err rc;
+  if (sigsetjmp(g.jb, 0) == 0) {
+    wguard_top = &g;
+    rc = invoke_guarded(s, f, fp, &g);
+  } else {
+    /* A load or store at g.ip accessed beyond the memory (§4.4.7: trap). */
+    const uint32_t *ip = g.ip;
+    wfunc *cur = code_owner(s, ip);
+    s->fuel = g.fuel;
+    rc = wasm__trap_at(s, ENCLOS_WASM_TRAP_MEMORY_OOB, cur,
+                       cur ? (uint32_t)(ip - cur->code->code) : UINT32_MAX, NULL);
   }
-  DISPATCH();
-
-w_CALL: {
-  wfunc *callee = inst->funcs[ip[1]];
-  uint64_t *nfp = fp + ip[2];
-  const uint32_t *ret = ip + 3;
-call_common:
-  if (!callee->inst) {
-    s->stack_used = (size_t)(nfp - s->stack) + callee->type->nparams + callee->type->nresults;
-    s->frames_used = (uint32_t)(fr - s->frames) + 1;
-    s->fuel = fuel;
-    rc = call_host(s, callee, inst, nfp);
-    fuel = s->fuel;
-    if (rc != ENCLOS_OK) goto out;
-    LOAD_MEM();
-    ip = ret;
-    DISPATCH();
-  }
-  if (fr + 1 >= fr_end) TRAP(ENCLOS_WASM_TRAP_STACK_EXHAUSTED);
-  fr->ip = ret;
-  fr->fp = fp;
-  fr->func = cur;
-  fr++;
-  fp = nfp;
-  ENTER(callee);
-  DISPATCH();
-w_CALL_INDIRECT: {
-  wtable *t = inst->tables[ip[1]];
-  uint32_t i = I32(ip[3]);
-  if (i >= t->size) TRAP(ENCLOS_WASM_TRAP_UNDEFINED_ELEMENT);
-  callee = t->elems[i];
-  if (!callee) TRAP(ENCLOS_WASM_TRAP_UNINITIALIZED_ELEMENT);
-  if (callee->type_id != inst->type_ids[ip[2]]) TRAP(ENCLOS_WASM_TRAP_INDIRECT_TYPE_MISMATCH);
-  nfp = fp + ip[4];
-  ret = ip + 5;
-  goto call_common;
-}
-}
-
-  /* -- memory -- */
-#define EA(n)                                                   \
-  uint64_t ea = (uint64_t)I32(ip[2]) + ip[3];                   \
-  if (__builtin_expect(ea + (n) > ms, 0)) TRAP(ENCLOS_WASM_TRAP_MEMORY_OOB);
-#define LOADOP(h, T, n, conv)                \
-  op_##h: {                                  \
-    EA(n);                                   \
-    T v;                                     \
-    memcpy(&v, mb + ea, n);                  \
-    fp[ip[1]] = conv;                        \
-    NEXT(4);                                 \
-  }
-  LOADOP(28, uint32_t, 4, v)
-  LOADOP(29, uint64_t, 8, v)
-  LOADOP(2a, uint32_t, 4, v)
-  LOADOP(2b, uint64_t, 8, v)
-  LOADOP(2c, int8_t, 1, (uint32_t)(int32_t)v)
-  LOADOP(2d, uint8_t, 1, v)
-  LOADOP(2e, int16_t, 2, (uint32_t)(int32_t)v)
-  LOADOP(2f, uint16_t, 2, v)
-  LOADOP(30, int8_t, 1, (uint64_t)(int64_t)v)
-  LOADOP(31, uint8_t, 1, v)
-  LOADOP(32, int16_t, 2, (uint64_t)(int64_t)v)
-  LOADOP(33, uint16_t, 2, v)
-  LOADOP(34, int32_t, 4, (uint64_t)(int64_t)v)
-  LOADOP(35, uint32_t, 4, v)
-#define STOREOP(h, T, n)                                        \
-  op_##h: {                                                     \
-    uint64_t ea = (uint64_t)I32(ip[1]) + ip[3];                 \
-    if (__builtin_expect(ea + (n) > ms, 0)) TRAP(ENCLOS_WASM_TRAP_MEMORY_OOB); \
-    T v = (T)fp[ip[2]];                                         \
-    memcpy(mb + ea, &v, n);                                     \
-    NEXT(4);                                                    \
-  }
-  STOREOP(36, uint32_t, 4)
-  STOREOP(37, uint64_t, 8)
-  STOREOP(38, uint32_t, 4)
-  STOREOP(39, uint64_t, 8)
-  STOREOP(3a, uint8_t, 1)
-  STOREOP(3b, uint16_t, 2)
-  STOREOP(3c, uint8_t, 1)
-  STOREOP(3d, uint16_t, 2)
-  STOREOP(3e, uint32_t, 4)
-w_MEMORY_SIZE: fp[ip[1]] = inst->mems[0]->pages; NEXT(2);
-w_MEMORY_GROW: {
-  int64_t r = wasm__mem_grow(inst->mems[0], I32(ip[2]));
-  fp[ip[1]] = (uint32_t)(int32_t)r;
-  LOAD_MEM();
-  NEXT(3);
-}
-w_MEMORY_FILL: {
-  uint64_t d = I32(ip[2]), n = I32(ip[4]);
-  if (d + n > ms) TRAP(ENCLOS_WASM_TRAP_MEMORY_OOB);
-  memset(mb + d, (int)(uint8_t)fp[ip[3]], n);
-  NEXT(5);
-}
-w_MEMORY_COPY: {
-  uint64_t d = I32(ip[2]), sr = I32(ip[3]), n = I32(ip[4]);
-  if (d + n > ms || sr + n > ms) TRAP(ENCLOS_WASM_TRAP_MEMORY_OOB);
-  memmove(mb + d, mb + sr, n);
-  NEXT(5);
-}
-w_MEMORY_INIT: {
-  const wdata *seg = &inst->module->datas[ip[1]];
-  uint64_t segsize = inst->data_dropped[ip[1]] ? 0 : seg->size;
-  uint64_t d = I32(ip[2]), sr = I32(ip[3]), n = I32(ip[4]);
-  if (d + n > ms || sr + n > segsize) TRAP(ENCLOS_WASM_TRAP_MEMORY_OOB);
-  if (n) memcpy(mb + d, seg->bytes + sr, n);
-  NEXT(5);
-}
-w_DATA_DROP: inst->data_dropped[ip[1]] = 1; NEXT(2);
-
-  /* -- tables and references -- */
-w_TABLE_GET: {
-  wtable *t = inst->tables[ip[2]];
-  uint32_t i = I32(ip[3]);
-  if (i >= t->size) TRAP(ENCLOS_WASM_TRAP_TABLE_OOB);
-  fp[ip[1]] = (uintptr_t)t->elems[i];
-  NEXT(4);
-}
-w_TABLE_SET: {
-  wtable *t = inst->tables[ip[1]];
-  uint32_t i = I32(ip[2]);
-  if (i >= t->size) TRAP(ENCLOS_WASM_TRAP_TABLE_OOB);
-  t->elems[i] = (void *)(uintptr_t)fp[ip[3]];
-  NEXT(4);
-}
-w_TABLE_SIZE: fp[ip[1]] = inst->tables[ip[2]]->size; NEXT(3);
-w_TABLE_GROW: {
-  int64_t r = wasm__table_grow(inst->tables[ip[2]], I32(ip[4]), (void *)(uintptr_t)fp[ip[3]]);
-  fp[ip[1]] = (uint32_t)(int32_t)r;
-  NEXT(5);
-}
-w_TABLE_FILL: {
-  wtable *t = inst->tables[ip[1]];
-  uint64_t d = I32(ip[2]), n = I32(ip[4]);
-  void *v = (void *)(uintptr_t)fp[ip[3]];
-  if (d + n > t->size) TRAP(ENCLOS_WASM_TRAP_TABLE_OOB);
-  for (uint64_t k = 0; k < n; k++) t->elems[d + k] = v;
-  NEXT(5);
-}
-w_TABLE_COPY: {
-  wtable *td = inst->tables[ip[1]], *ts = inst->tables[ip[2]];
-  uint64_t d = I32(ip[3]), sr = I32(ip[4]), n = I32(ip[5]);
-  if (d + n > td->size || sr + n > ts->size) TRAP(ENCLOS_WASM_TRAP_TABLE_OOB);
-  memmove(td->elems + d, ts->elems + sr, n * sizeof(void *));
-  NEXT(6);
-}
-w_TABLE_INIT: {
-  wtable *t = inst->tables[ip[1]];
-  const welem *seg = &inst->module->elems[ip[2]];
-  uint64_t segsize = inst->elem_dropped[ip[2]] ? 0 : seg->count;
-  uint64_t d = I32(ip[3]), sr = I32(ip[4]), n = I32(ip[5]);
-  if (d + n > t->size || sr + n > segsize) TRAP(ENCLOS_WASM_TRAP_TABLE_OOB);
-  for (uint64_t k = 0; k < n; k++) {
-    const wconst *e = &seg->items[sr + k];
-    void *v = NULL;
-    if (e->op == 0xd2) v = inst->funcs[e->val];
-    else if (e->op == 0x23) v = (void *)(uintptr_t)inst->globals[e->val]->val;
-    t->elems[d + k] = v;
-  }
-  NEXT(6);
-}
-w_ELEM_DROP: inst->elem_dropped[ip[1]] = 1; NEXT(2);
-
-  /* -- SIMD (simd.c): one out-of-line call per vector instruction -- */
-w_SIMD: {
-  uint32_t k = wasm__simd_exec(ip, fp, s->stack_slots, inst, mb, ms);
-  if (__builtin_expect(k != ENCLOS_WASM_TRAP_NONE, 0)) TRAP((enclos_wasm_trap_kind)k);
-  NEXT(ip[1]);
-}
-w_REF_IS_NULL: fp[ip[1]] = fp[ip[2]] == 0; NEXT(3);
-w_REF_FUNC: fp[ip[1]] = (uintptr_t)inst->funcs[ip[2]]; NEXT(3);
-
-  /* -- immediates -- */
-#define IMM32(name, expr)               \
-  w_##name: {                           \
-    uint32_t a = I32(ip[2]), b = ip[3]; \
-    fp[ip[1]] = (uint32_t)(expr);       \
-    NEXT(4);                            \
-  }
-  IMM32(I32_ADD_IMM, a + b)
-  IMM32(I32_SUB_IMM, a - b)
-  IMM32(I32_MUL_IMM, a * b)
-  IMM32(I32_AND_IMM, a & b)
-  IMM32(I32_OR_IMM, a | b)
-  IMM32(I32_XOR_IMM, a ^ b)
-  IMM32(I32_SHL_IMM, a << (b & 31))
-  IMM32(I32_SHR_U_IMM, a >> (b & 31))
-  IMM32(I32_SHR_S_IMM, (uint32_t)((int32_t)a >> (b & 31)))
-  IMM32(I32_ROTL_IMM, rotl32(a, b))
-  IMM32(I32_ROTR_IMM, rotr32(a, b))
-  IMM32(I32_EQ_IMM, a == b)
-  IMM32(I32_NE_IMM, a != b)
-  IMM32(I32_LT_S_IMM, (int32_t)a < (int32_t)b)
-  IMM32(I32_LT_U_IMM, a < b)
-  IMM32(I32_GT_S_IMM, (int32_t)a > (int32_t)b)
-  IMM32(I32_GT_U_IMM, a > b)
-  IMM32(I32_LE_S_IMM, (int32_t)a <= (int32_t)b)
-  IMM32(I32_LE_U_IMM, a <= b)
-  IMM32(I32_GE_S_IMM, (int32_t)a >= (int32_t)b)
-  IMM32(I32_GE_U_IMM, a >= b)
-w_I64_ADD_IMM: fp[ip[1]] = fp[ip[2]] + ip[3]; NEXT(4);
-
-  /* -- numeric (§4.3) -- */
-#define UN(h, expr)              \
-  op_##h: {                      \
-    uint32_t s_ = ip[2];         \
-    (void)s_;                    \
-    fp[ip[1]] = (expr);          \
-    NEXT(3);                     \
-  }
-#define BIN(h, expr)             \
-  op_##h: {                      \
-    uint32_t a_ = ip[2], b_ = ip[3]; \
-    (void)a_; (void)b_;          \
-    fp[ip[1]] = (expr);          \
-    NEXT(4);                     \
-  }
-  UN(45, I32(s_) == 0)
-  BIN(46, I32(a_) == I32(b_))
-  BIN(47, I32(a_) != I32(b_))
-  BIN(48, S32(a_) < S32(b_))
-  BIN(49, I32(a_) < I32(b_))
-  BIN(4a, S32(a_) > S32(b_))
-  BIN(4b, I32(a_) > I32(b_))
-  BIN(4c, S32(a_) <= S32(b_))
-  BIN(4d, I32(a_) <= I32(b_))
-  BIN(4e, S32(a_) >= S32(b_))
-  BIN(4f, I32(a_) >= I32(b_))
-  UN(50, I64(s_) == 0)
-  BIN(51, I64(a_) == I64(b_))
-  BIN(52, I64(a_) != I64(b_))
-  BIN(53, S64(a_) < S64(b_))
-  BIN(54, I64(a_) < I64(b_))
-  BIN(55, S64(a_) > S64(b_))
-  BIN(56, I64(a_) > I64(b_))
-  BIN(57, S64(a_) <= S64(b_))
-  BIN(58, I64(a_) <= I64(b_))
-  BIN(59, S64(a_) >= S64(b_))
-  BIN(5a, I64(a_) >= I64(b_))
-  BIN(5b, F32(a_) == F32(b_))
-  BIN(5c, F32(a_) != F32(b_))
-  BIN(5d, F32(a_) < F32(b_))
-  BIN(5e, F32(a_) > F32(b_))
-  BIN(5f, F32(a_) <= F32(b_))
-  BIN(60, F32(a_) >= F32(b_))
-  BIN(61, F64(a_) == F64(b_))
-  BIN(62, F64(a_) != F64(b_))
-  BIN(63, F64(a_) < F64(b_))
-  BIN(64, F64(a_) > F64(b_))
-  BIN(65, F64(a_) <= F64(b_))
-  BIN(66, F64(a_) >= F64(b_))
-  UN(67, (uint64_t)(I32(s_) ? __builtin_clz(I32(s_)) : 32))
-  UN(68, (uint64_t)(I32(s_) ? __builtin_ctz(I32(s_)) : 32))
-  UN(69, (uint64_t)__builtin_popcount(I32(s_)))
-  BIN(6a, (uint32_t)(I32(a_) + I32(b_)))
-  BIN(6b, (uint32_t)(I32(a_) - I32(b_)))
-  BIN(6c, (uint32_t)(I32(a_) * I32(b_)))
-op_6d: {
-  int32_t a = S32(ip[2]), b = S32(ip[3]);
-  if (b == 0) TRAP(ENCLOS_WASM_TRAP_DIV_BY_ZERO);
-  if (a == INT32_MIN && b == -1) TRAP(ENCLOS_WASM_TRAP_INT_OVERFLOW);
-  fp[ip[1]] = (uint32_t)(a / b);
-  NEXT(4);
-}
-op_6e: {
-  uint32_t a = I32(ip[2]), b = I32(ip[3]);
-  if (b == 0) TRAP(ENCLOS_WASM_TRAP_DIV_BY_ZERO);
-  fp[ip[1]] = a / b;
-  NEXT(4);
-}
-op_6f: {
-  int32_t a = S32(ip[2]), b = S32(ip[3]);
-  if (b == 0) TRAP(ENCLOS_WASM_TRAP_DIV_BY_ZERO);
-  fp[ip[1]] = (b == -1) ? 0 : (uint32_t)(a % b);
-  NEXT(4);
-}
-op_70: {
-  uint32_t a = I32(ip[2]), b = I32(ip[3]);
-  if (b == 0) TRAP(ENCLOS_WASM_TRAP_DIV_BY_ZERO);
-  fp[ip[1]] = a % b;
-  NEXT(4);
-}
-  BIN(71, I32(a_) & I32(b_))
-  BIN(72, I32(a_) | I32(b_))
-  BIN(73, I32(a_) ^ I32(b_))
-  BIN(74, (uint32_t)(I32(a_) << (I32(b_) & 31)))
-  BIN(75, (uint32_t)(S32(a_) >> (I32(b_) & 31)))
-  BIN(76, I32(a_) >> (I32(b_) & 31))
-  BIN(77, rotl32(I32(a_), I32(b_)))
-  BIN(78, rotr32(I32(a_), I32(b_)))
-  UN(79, (uint64_t)(I64(s_) ? __builtin_clzll(I64(s_)) : 64))
-  UN(7a, (uint64_t)(I64(s_) ? __builtin_ctzll(I64(s_)) : 64))
-  UN(7b, (uint64_t)__builtin_popcountll(I64(s_)))
-  BIN(7c, I64(a_) + I64(b_))
-  BIN(7d, I64(a_) - I64(b_))
-  BIN(7e, I64(a_) * I64(b_))
-op_7f: {
-  int64_t a = S64(ip[2]), b = S64(ip[3]);
-  if (b == 0) TRAP(ENCLOS_WASM_TRAP_DIV_BY_ZERO);
-  if (a == INT64_MIN && b == -1) TRAP(ENCLOS_WASM_TRAP_INT_OVERFLOW);
-  fp[ip[1]] = (uint64_t)(a / b);
-  NEXT(4);
-}
-op_80: {
-  uint64_t a = I64(ip[2]), b = I64(ip[3]);
-  if (b == 0) TRAP(ENCLOS_WASM_TRAP_DIV_BY_ZERO);
-  fp[ip[1]] = a / b;
-  NEXT(4);
-}
-op_81: {
-  int64_t a = S64(ip[2]), b = S64(ip[3]);
-  if (b == 0) TRAP(ENCLOS_WASM_TRAP_DIV_BY_ZERO);
-  fp[ip[1]] = (b == -1) ? 0 : (uint64_t)(a % b);
-  NEXT(4);
-}
-op_82: {
-  uint64_t a = I64(ip[2]), b = I64(ip[3]);
-  if (b == 0) TRAP(ENCLOS_WASM_TRAP_DIV_BY_ZERO);
-  fp[ip[1]] = a % b;
-  NEXT(4);
-}
-  BIN(83, I64(a_) & I64(b_))
-  BIN(84, I64(a_) | I64(b_))
-  BIN(85, I64(a_) ^ I64(b_))
-  BIN(86, I64(a_) << (I64(b_) & 63))
-  BIN(87, (uint64_t)(S64(a_) >> (I64(b_) & 63)))
-  BIN(88, I64(a_) >> (I64(b_) & 63))
-  BIN(89, rotl64(I64(a_), I64(b_)))
-  BIN(8a, rotr64(I64(a_), I64(b_)))
-  UN(8b, fp[s_] & 0x7fffffffu)
-  UN(8c, (fp[s_] ^ 0x80000000u) & 0xffffffffu)
-  UN(8d, of_f32(ceilf(F32(s_))))
-  UN(8e, of_f32(floorf(F32(s_))))
-  UN(8f, of_f32(truncf(F32(s_))))
-  UN(90, of_f32(nearbyintf(F32(s_))))
-  UN(91, of_f32(sqrtf(F32(s_))))
-  BIN(92, of_f32(F32(a_) + F32(b_)))
-  BIN(93, of_f32(F32(a_) - F32(b_)))
-  BIN(94, of_f32(F32(a_) * F32(b_)))
-  BIN(95, of_f32(F32(a_) / F32(b_)))
-  BIN(96, of_f32(f32_min(F32(a_), F32(b_))))
-  BIN(97, of_f32(f32_max(F32(a_), F32(b_))))
-  BIN(98, ((fp[a_] & 0x7fffffffu) | (fp[b_] & 0x80000000u)))
-  UN(99, fp[s_] & 0x7fffffffffffffffull)
-  UN(9a, fp[s_] ^ 0x8000000000000000ull)
-  UN(9b, of_f64(ceil(F64(s_))))
-  UN(9c, of_f64(floor(F64(s_))))
-  UN(9d, of_f64(trunc(F64(s_))))
-  UN(9e, of_f64(nearbyint(F64(s_))))
-  UN(9f, of_f64(sqrt(F64(s_))))
-  BIN(a0, of_f64(F64(a_) + F64(b_)))
-  BIN(a1, of_f64(F64(a_) - F64(b_)))
-  BIN(a2, of_f64(F64(a_) * F64(b_)))
-  BIN(a3, of_f64(F64(a_) / F64(b_)))
-  BIN(a4, of_f64(f64_min(F64(a_), F64(b_))))
-  BIN(a5, of_f64(f64_max(F64(a_), F64(b_))))
-  BIN(a6, ((fp[a_] & 0x7fffffffffffffffull) | (fp[b_] & 0x8000000000000000ull)))
-  UN(a7, (uint32_t)fp[s_])
-  /* Trapping truncations (§4.3.3 trunc): NaN -> invalid conversion, out of range -> overflow. */
-#define TRUNC(h, getf, lo, hi, T, conv)                                \
-  op_##h: {                                                            \
-    double d = (double)getf(ip[2]);                                    \
-    if (d != d) TRAP(ENCLOS_WASM_TRAP_INVALID_CONVERSION);             \
-    if (!(d > (lo) && d < (hi))) TRAP(ENCLOS_WASM_TRAP_INT_OVERFLOW);  \
-    fp[ip[1]] = conv((T)d);                                            \
-    NEXT(3);                                                           \
-  }
-#define C32(v) (uint32_t)(v)
-#define C64(v) (uint64_t)(v)
-  TRUNC(a8, F32, -2147483649.0, 2147483648.0, int32_t, C32)
-  TRUNC(a9, F32, -1.0, 4294967296.0, uint32_t, C32)
-  TRUNC(aa, F64, -2147483649.0, 2147483648.0, int32_t, C32)
-  TRUNC(ab, F64, -1.0, 4294967296.0, uint32_t, C32)
-  UN(ac, (uint64_t)(int64_t)S32(s_))
-  UN(ad, (uint64_t)I32(s_))
-  TRUNC(ae, F32, -9223373136366403584.0, 9223372036854775808.0, int64_t, C64)
-  TRUNC(af, F32, -1.0, 18446744073709551616.0, uint64_t, C64)
-  TRUNC(b0, F64, -9223372036854777856.0, 9223372036854775808.0, int64_t, C64)
-  TRUNC(b1, F64, -1.0, 18446744073709551616.0, uint64_t, C64)
-  UN(b2, of_f32((float)S32(s_)))
-  UN(b3, of_f32((float)I32(s_)))
-  UN(b4, of_f32((float)S64(s_)))
-  UN(b5, of_f32((float)I64(s_)))
-  UN(b6, of_f32((float)F64(s_)))
-  UN(b7, of_f64((double)S32(s_)))
-  UN(b8, of_f64((double)I32(s_)))
-  UN(b9, of_f64((double)S64(s_)))
-  UN(ba, of_f64((double)I64(s_)))
-  UN(bb, of_f64((double)F32(s_)))
-  UN(bc, (uint32_t)fp[s_])
-  UN(bd, fp[s_])
-  UN(be, (uint32_t)fp[s_])
-  UN(bf, fp[s_])
-  UN(c0, (uint32_t)(int32_t)(int8_t)fp[s_])
-  UN(c1, (uint32_t)(int32_t)(int16_t)fp[s_])
-  UN(c2, (uint64_t)(int64_t)(int8_t)fp[s_])
-  UN(c3, (uint64_t)(int64_t)(int16_t)fp[s_])
-  UN(c4, (uint64_t)(int64_t)(int32_t)fp[s_])
-  UN(100, sat_i32_s((double)F32(s_)))
-  UN(101, sat_i32_u((double)F32(s_)))
-  UN(102, sat_i32_s(F64(s_)))
-  UN(103, sat_i32_u(F64(s_)))
-  UN(104, sat_i64_s((double)F32(s_)))
-  UN(105, sat_i64_u((double)F32(s_)))
-  UN(106, sat_i64_s(F64(s_)))
-  UN(107, sat_i64_u(F64(s_)))
-
-trap:
-  /* ip is at the trapping instruction (or the call whose callee did not fit), NULL if the
-   * first frame could not even be entered. */
-  rc = wasm__trap_at(s, tk, cur, ip ? (uint32_t)(ip - cur->code->code) : UINT32_MAX, tdetail);
-  goto out;
-done:
-  rc = ENCLOS_OK;
-out:
-  s->fuel = fuel;
+  wguard_top = prev;
   return rc;
 }

@@ -2,11 +2,11 @@
  * §4.5.3.8 growmem).
  *
  * Two layouts, chosen by enclos_wasm_limits.guard_pages:
- *   - guard pages: 8 GiB of address space is reserved PROT_NONE and the live part made
- *     read-write with mprotect; the base never moves when the memory grows, and any 32-bit
- *     address + 32-bit offset lands inside the reservation (a stray access faults instead of
- *     touching other data). The interpreter still checks bounds explicitly today (no signal
- *     handler yet), so both layouts trap identically.
+ *   - guard pages: 8 GiB + 64 KiB of address space (WASM_GUARD_RESERVE) is reserved PROT_NONE
+ *     and the live part made read-write with mprotect; the base never moves when the memory
+ *     grows, and any 32-bit address + 32-bit offset + access width lands inside the
+ *     reservation. The interpreter's guarded loop does no bounds checks on loads and stores:
+ *     the fault is turned into a trap by the signal handler in interp.c (section 4).
  *   - plain: enclos_calloc/realloc, the base may move on growth.
  */
 #include <errno.h>
@@ -19,8 +19,6 @@
 #include <enclos/mem.h>
 
 #include "wasm_int.h"
-
-#define WASM_GUARD_RESERVE (8ull << 30)
 
 enclos_err wasm__mem_new(enclos_wasm_store *s, enclos_wasm_limits_desc lim, wmem **out) {
   wmem *m = enclos_calloc(1, sizeof(*m));

@@ -45,6 +45,9 @@
 #define WASM_MAX_PAGES 65536u         /* 32-bit memories: 4 GiB */
 #define WASM_MAX_TABLE_SIZE 0xffffffffu
 #define WASM_MAX_STACK_SLOTS 100000u  /* operand stack height of one function */
+/* Address space reserved per guarded memory: every effective address (i32 + u32 offset,
+ * < 2^33) plus the widest scalar access stays inside, with a 64 KiB guard to spare. */
+#define WASM_GUARD_RESERVE ((8ull << 30) + 65536u)
 #define WASM_MAX_FUNC_NAMES 1000000u  /* entries of the name section's function name map */
 
 /* ---- 2. The decoded module ----------------------------------------------------------- */
@@ -166,9 +169,9 @@ struct enclos_wasm_module {
 /* ---- 3. Internal code ------------------------------------------------------------------
  * A function compiles to an array of 32-bit words. Each instruction is an opcode word
  * followed by operands; operands are frame-slot indexes (fp-relative, one 64-bit slot per
- * value), immediates or branch targets (relative to the operand's own index). Numeric and memory-access
- * opcodes keep their binary opcode number (0x28..0xc4), saturating truncations are
- * 0x100+n, everything else is numbered below. */
+ * value), immediates or branch targets (relative to the operand's own index). Numeric and
+ * memory-access opcodes keep their binary opcode number (0x28..0xc4), saturating truncations
+ * are 0x100+n, everything else is numbered below. */
 #define WOP_SAT_BASE 0x100u
 #define WOPS(X)                                                                              \
   X(UNREACHABLE) X(BR) X(BR_IF) X(BR_UNLESS) X(BR_TABLE) X(COPY) X(RETURN) X(CALL)          \

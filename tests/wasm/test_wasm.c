@@ -2,6 +2,9 @@
  * time. Covers every trap kind, fuel, interrupt, call depth, memory caps, random bytes, host
  * imports, cross-instance linking, both bounds-check layouts, and validation errors. */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <enclos/mem.h>
@@ -269,6 +272,151 @@ static void memory_paths(bool guard) {
 
 TEST(memory_with_guard_pages) { memory_paths(true); }
 TEST(memory_with_explicit_checks) { memory_paths(false); }
+
+/* ---- Guard-page traps (interp.c section 4) -------------------------------------------------
+ * The default limits use guard pages: out-of-bounds loads and stores fault and the signal
+ * handler turns the fault into a trap. These tests check that it does so only for wasm code
+ * on the faulting thread, repeatedly, nested, in parallel, and that other faults still crash. */
+
+/* Runs fn in a child process and returns its wait status (42: fn returned). */
+static int in_child(void (*fn)(void)) {
+  fflush(NULL);
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) {
+    fn();
+    _exit(42);
+  }
+  int st;
+  CHECK(waitpid(pid, &st, 0) == pid);
+  return st;
+}
+
+/* The child crashed on SIGSEGV (under ASan: ASan's handler reported it and exited 1). */
+static void check_crashed(int st, const char *what) {
+#if ENCLOS_SANITIZED
+  CHECK_MSG(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 42 && WEXITSTATUS(st) != 0),
+            "%s: the child survived (status 0x%x)", what, st);
+#else
+  CHECK_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "%s: status 0x%x, want death by SIGSEGV",
+            what, st);
+#endif
+}
+
+/* Host code writing just past the caller's memory: a host bug, never a wasm trap. */
+static enclos_err host_stray(enclos_wasm_caller *c, void *env, const enclos_wasm_val *args,
+                             enclos_wasm_val *res) {
+  uint8_t *data;
+  size_t size;
+  enclos_wasm_caller_memory(c, &data, &size);
+  volatile uint8_t *p = data + size + 4096; /* inside the reservation, beyond the memory */
+  *p = 1;
+  return ENCLOS_OK;
+}
+
+static void stray_host_write(void) {
+  enclos_wasm_module *m;
+  enclos_wasm_store *s;
+  enclos_wasm_instance *i;
+  enclos_wasm_imports *imp;
+  CHECK_OK(load_wat("(module (import \"env\" \"stray\" (func $s)) (memory 1)"
+                    " (func (export \"go\") (drop (i32.load (i32.const 0))) (call $s)))", &m));
+  CHECK_OK(enclos_wasm_store_new(NULL, &s));
+  CHECK_OK(enclos_wasm_imports_new(&imp));
+  CHECK_OK(enclos_wasm_imports_add_func(imp, "env", "stray", ":", host_stray, NULL));
+  CHECK_OK(enclos_wasm_instantiate(s, m, imp, &i));
+  rt r = {m, s, i};
+  (void)call1(&r, "go", NULL, 0, NULL, 0); /* must not return */
+}
+
+static void fault_outside_wasm(void) {
+  rt r;
+  rt_new(&r, traps, NULL);
+  expect_trap(&r, "oob", NULL, 0, ENCLOS_WASM_TRAP_MEMORY_OOB); /* handler installed and used */
+  void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(page != MAP_FAILED);
+  *(volatile uint8_t *)page = 1; /* not wasm, not a reservation: must crash */
+}
+
+TEST(guard_faults_that_are_not_wasm_traps_still_crash) {
+  check_crashed(in_child(stray_host_write), "host write past the memory");
+  check_crashed(in_child(fault_outside_wasm), "fault outside wasm");
+}
+
+/* A host function that calls back into wasm, where the inner call traps on a guard page;
+ * it checks that trap and returns normally, so the outer call goes on (and traps itself). */
+static enclos_err host_reenter(enclos_wasm_caller *c, void *env, const enclos_wasm_val *args,
+                               enclos_wasm_val *res) {
+  rt *r = env;
+  enclos_wasm_val a = i32v(70000);
+  enclos_err rc = call1(r, "ld", &a, 1, res, 1);
+  enclos_wasm_trap tr;
+  enclos_wasm_store_trap(r->s, &tr);
+  if (rc != ENCLOS_E_TRAP || tr.kind != ENCLOS_WASM_TRAP_MEMORY_OOB)
+    return enclos_err_set(ENCLOS_E_INTERNAL, __FILE__, __LINE__, "inner call: %s", enclos_err_name(rc));
+  res[0].of.i32 = 5;
+  return ENCLOS_OK;
+}
+
+TEST(guard_traps_nest_through_host_calls) {
+  enclos_wasm_imports *imp;
+  rt r;
+  CHECK_OK(load_wat("(module (import \"env\" \"re\" (func $re (result i32))) (memory 1)"
+                    " (func (export \"ld\") (param i32) (result i32) (i32.load (local.get 0)))"
+                    " (func (export \"go\") (param i32) (result i32)"
+                    "  (i32.add (call $re) (i32.load (local.get 0)))))", &r.m));
+  CHECK_OK(enclos_wasm_store_new(NULL, &r.s));
+  CHECK_OK(enclos_wasm_imports_new(&imp));
+  CHECK_OK(enclos_wasm_imports_add_func(imp, "env", "re", ":i", host_reenter, &r));
+  CHECK_OK(enclos_wasm_instantiate(r.s, r.m, imp, &r.i));
+  enclos_wasm_val a = i32v(0), res;
+  CHECK_OK(call1(&r, "go", &a, 1, &res, 1));
+  CHECK_EQ_INT(res.of.i32, 5);
+  a = i32v(65533); /* the inner trap, then the outer load faults too */
+  expect_trap(&r, "go", &a, 1, ENCLOS_WASM_TRAP_MEMORY_OOB);
+  enclos_wasm_imports_free(imp);
+  rt_free(&r);
+}
+
+typedef struct trap_job {
+  enclos_wasm_module *m; /* shared by the threads, one store each */
+  int ok;
+} trap_job;
+
+static void *trap_many(void *arg) {
+  trap_job *j = arg;
+  enclos_wasm_store *s;
+  enclos_wasm_instance *i;
+  enclos_wasm_extern f;
+  if (enclos_wasm_store_new(NULL, &s) != ENCLOS_OK) return NULL;
+  if (enclos_wasm_instantiate(s, j->m, NULL, &i) == ENCLOS_OK &&
+      enclos_wasm_instance_export(i, nm("ld"), &f) == ENCLOS_OK) {
+    int k;
+    for (k = 0; k < 300; k++) {
+      enclos_wasm_val a = i32v(65536 + (uint32_t)k), res;
+      if (enclos_wasm_call(s, f, &a, 1, &res, 1) != ENCLOS_E_TRAP) break;
+      a = i32v(16);
+      if (enclos_wasm_call(s, f, &a, 1, &res, 1) != ENCLOS_OK || res.of.i32 != 'h') break;
+    }
+    j->ok = k == 300;
+  }
+  enclos_wasm_store_free(s);
+  return NULL;
+}
+
+TEST(guard_traps_on_several_threads) {
+  pthread_t th[4];
+  trap_job job[4];
+  enclos_wasm_module *m;
+  CHECK_OK(load_wat(mem, &m));
+  for (int k = 0; k < 4; k++) {
+    job[k] = (trap_job){m, 0};
+    CHECK(pthread_create(&th[k], NULL, trap_many, &job[k]) == 0);
+  }
+  for (int k = 0; k < 4; k++) pthread_join(th[k], NULL);
+  enclos_wasm_module_free(m);
+  for (int k = 0; k < 4; k++) CHECK_MSG(job[k].ok, "thread %d: a trap or a load went wrong", k);
+}
 
 TEST(memory_over_the_cap_is_a_clean_error) {
   enclos_wasm_module *m;
