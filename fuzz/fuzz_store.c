@@ -1,7 +1,9 @@
 /* fuzz_store: the sealed store's decoders for host-controlled bytes (store_int.h): sealed
  * records, decrypted data plaintexts, the header and state records, and the anchor file.
  * The first byte picks the decoder; a record that parses is also run through AES-GCM open
- * with a fixed key (it must fail cleanly, never read out of bounds). */
+ * with a fixed key (it must fail cleanly, never read out of bounds). A first byte of 250 or
+ * more instead runs the rest as an operation script on the record index, checked step by step
+ * against a reference model (tests/store/index_model.h). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <enclos/mem.h>
 
 #include "store/store_int.h"
+#include "../tests/store/index_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,6 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t which = data[0];
   data++;
   size--;
+  if (which >= 250) {
+    if (size > 3 * 400) size = 3 * 400; /* each step checks all 256 keys */
+    if (!index_model_run(data, size)) __builtin_trap();
+    return 0;
+  }
   switch (which % 5) {
     case 0: {
       store_record r;

@@ -66,6 +66,15 @@ typedef struct enclos_app_services {
 typedef struct enclos_app enclos_app;
 
 /**
+ * Store handles are single-threaded (store.h) while app calls run on many threads: the app
+ * layer takes this process-wide lock around every store access it makes (kv_* imports, /data).
+ * Code that uses the same store handle concurrently with app calls (the server's system table)
+ * must hold it too.
+ */
+void enclos_app_store_lock(void);
+void enclos_app_store_unlock(void);
+
+/**
  * Loads \p wasm as app \p name: decode, validate, compile, link, instantiate once, run the
  * start function and a reactor's `_initialize` export if present, then snapshot the
  * initialised state (memory, globals, tables). \p limits NULL: defaults. \p svc may be NULL

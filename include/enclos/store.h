@@ -8,7 +8,9 @@
  *   LMDB keys of the form tag(8) ‖ HMAC-SHA256(k_index(table), table ‖ key) and opaque records.
  * - `store.anchor`: the rollback anchor (version + set digest + MAC), written atomically after
  *   each commit (temp file, fsync, rename, fsync dir).
- * - `sim-sealing.secret`: only with the sim sealing key (enclos_store_sim_seal_key).
+ * - `sim-sealing.secret`: only with the stand-in key enclos_store_sim_seal_key (tests).
+ *
+ * Guarantees, what they cost and what they do not cover: docs/store.md.
  *
  * Cryptography: a random 32-byte store master key is wrapped (AES-256-GCM) under the caller's
  * sealing key in the header record. Subkeys come from HKDF-SHA256 over the master key, per
@@ -24,8 +26,14 @@
  * recomputes the set digest (one HMAC per record, no decryption) and compares it with the MAC'd
  * state record, so a replayed old record, a swapped or deleted record is refused
  * (ENCLOS_E_TAMPERED); a whole database older than the anchor is refused (ENCLOS_E_ROLLBACK).
- * Individual reads authenticate the record (AEAD) but cannot see a replayed older record of the
- * same key between opens; enclos_store_verify() repeats the full check at any time.
+ * The same scan fills a record index in (TEE) memory: per live record its key fingerprint,
+ * version and GCM tag prefix (32 bytes per slot, at most 3/4 full). Every read, and every
+ * overwrite or delete, checks the record LMDB returns against it, so a replayed older record,
+ * a restored deleted record or a removed record is refused on the read that meets it
+ * (ENCLOS_E_TAMPERED), not only at the next open. Reads in a snapshot older than the last
+ * commit check only the keys unchanged since the snapshot. enclos_store_verify() repeats the
+ * full scan and compares it with the index. One store handle per directory: another writer
+ * makes this handle's reads fail as tampered.
  *
  * Crash window: LMDB commits first (durable, fsync), then the anchor is replaced. A crash
  * in between leaves the database exactly one version ahead of the anchor; open accepts that
@@ -36,12 +44,15 @@
  *
  * Threads: a store handle is used by one thread at a time.
  *
- * Cost (tests/store/bench_store.c, Release, this project's 2-core VM, OpenSSL 3.0): a 100-byte
- * get costs one HMAC-SHA256 (~0.1 us, precomputed pads) and one AES-GCM open (~0.3 us) on top of
- * the LMDB lookup: about 40% of raw LMDB's get rate. A 10-KiB get is bound by AES-GCM
- * (~3 GB/s in OpenSSL 3.0 here), about 10% of a raw LMDB get plus memcpy. Each write
- * transaction adds two HMACs per record (set digest) and, per commit, an anchor replace (two
- * fsyncs): batch writes.
+ * Cost (scripts/bench-store, figures in bench/README.md): a get costs one HMAC-SHA256 of the key
+ * (precomputed pads), one index probe and one AES-256-GCM pass that decrypts the value straight
+ * into the caller's buffer (no allocation once it has grown), on top of the LMDB lookup. Large
+ * values are bound by AES-GCM throughput (OpenSSL 3.0). Each write adds two HMACs (set digest)
+ * and, per commit, an anchor replace (two fsyncs): batch writes.
+ *
+ * Write transactions: an operation that fails after changing the transaction (LMDB map full,
+ * I/O) marks it failed, and its commit then aborts it (ENCLOS_E_STATE); refusals decided before
+ * any change (quota, limits, not found) leave it usable.
  *
  * App-facing API: enclos_store_kv_* are the functions the `enclos` import module's kv host
  * functions (kv_get/kv_put/kv_delete/kv_list) will call once the WASI host-function registration

@@ -185,8 +185,8 @@ ENCLOS_MUST_USE enclos_err enclos_wasi_preopen_fs(enclos_wasi *w, const enclos_w
  * Returns the context to its configured state for another run: every descriptor the guest
  * opened is closed, fds 0-2 and the preopens are back at their numbers with their rights (even
  * if the guest closed, renumbered or restricted them), the environment is emptied, stdin is
- * empty, captured output is discarded (storage kept), a proc_exit is forgotten. Arguments and
- * the preopens themselves stay. No allocation.
+ * empty, captured output is wiped and discarded (storage up to 1 MiB kept), a proc_exit is
+ * forgotten. Arguments and the preopens themselves stay. No allocation.
  */
 ENCLOS_MUST_USE enclos_err enclos_wasi_reset(enclos_wasi *w);
 

@@ -256,11 +256,12 @@ ENCLOS_MUST_USE enclos_err enclos_wasm_call(enclos_wasm_store *s, enclos_wasm_ex
  * the start function and a reactor's `_initialize`), it serves any number of instances in any
  * number of stores and threads. Objects the instance imported are not part of it.
  *
- * Memory: with guard pages (enclos_wasm_limits.guard_pages) the image lives in a sealed memfd
- * that each instance maps copy-on-write over the start of its reservation; a restore drops the
- * instance's private pages (madvise MADV_DONTNEED), so its cost depends on the pages the call
- * touched, not on the memory size. Without guard pages (or without memfd) a restore copies the
- * image (cost proportional to the memory size).
+ * Memory: above 256 KiB and with guard pages (enclos_wasm_limits.guard_pages) the image lives
+ * in a sealed memfd that each instance maps copy-on-write over the start of its reservation; a
+ * restore drops the instance's private pages (madvise MADV_DONTNEED), so its cost depends on
+ * the pages the call touched, not on the memory size. Up to 256 KiB, without guard pages or
+ * without memfd, a restore copies the image into pages that stay mapped (a few microseconds at
+ * most, and no page faults).
  */
 typedef struct enclos_wasm_snapshot enclos_wasm_snapshot;
 

@@ -182,6 +182,16 @@ static enclos_err runner_new(enclos_app *a, bool from_snapshot, app_runner **out
   ENCLOS_GUARD(enclos_wasi_stdin_buffer(r->wasi, NULL, 0));
   ENCLOS_GUARD(enclos_wasi_stdio_capture(r->wasi, 1, a->limits.max_output + 1));
   ENCLOS_GUARD(enclos_wasi_stdio_capture(r->wasi, 2, APP_MAX_STDERR));
+  if (a->has_svc && a->svc.store && a->svc.table) {
+    /* The app's table as its WASI /data directory (kvfs.c). */
+    void *root = app__kvfs_root(a);
+    ENCLOS_GUARD_ENSUREF(root, ENCLOS_E_NOMEM, "app \"%s\": /data root", a->name);
+    rc = enclos_wasi_preopen_fs(r->wasi, app__kvfs_ops(), (void *)a, root, "/data");
+    if (rc != ENCLOS_OK) {
+      app__kvfs_ops()->close((void *)a, root);
+      goto cleanup;
+    }
+  }
   ENCLOS_GUARD(enclos_wasm_imports_new(&r->imp));
   ENCLOS_GUARD(enclos_wasi_add_imports(r->wasi, r->imp));
   ENCLOS_GUARD(app__host_add_imports(r, r->imp));

@@ -114,6 +114,10 @@ const enclos_wasi_fs_ops *app__kvfs_ops(void);
 /** A root directory handle for enclos_wasi_preopen_fs (NULL on allocation failure). */
 void *app__kvfs_root(const enclos_app *a);
 
+/** Serialises the app layer's use of store handles (not thread-safe, store.h). */
+void app__store_lock(void);
+void app__store_unlock(void);
+
 /* timer.c */
 /** Arms a deadline \p timeout_ms from now: the watchdog interrupts r->store when it passes. */
 void app__timer_arm(app_runner *r, uint32_t timeout_ms);

@@ -250,7 +250,9 @@ HOST_FN(kv_get) {
   if (A(1) == 0 || A(1) > ENCLOS_STORE_MAX_KEY) RET(-APP_EINVAL);
   enclos_buf v = ENCLOS_BUF_INIT;
   v.secret = true;
+  app__store_lock();
   enclos_err rc = enclos_store_kv_get(h->app->svc.store, h->app->svc.table, key, A(1), &v);
+  app__store_unlock();
   int32_t ret;
   if (rc != ENCLOS_OK) ret = kv_error(rc);
   else if (v.len > INT32_MAX) ret = -APP_EINTERNAL;
@@ -271,7 +273,9 @@ HOST_FN(kv_put) {
   GUEST(val, A(2), A(3));
   if (A(1) == 0 || A(1) > ENCLOS_STORE_MAX_KEY) RET(-APP_EINVAL);
   if (A(3) > APP_MAX_KV_VALUE) RET(-APP_ESPACE);
+  app__store_lock();
   enclos_err rc = enclos_store_kv_put(h->app->svc.store, h->app->svc.table, key, A(1), val, A(3));
+  app__store_unlock();
   RET(rc == ENCLOS_OK ? 0 : kv_error(rc));
 }
 
@@ -282,7 +286,9 @@ HOST_FN(kv_delete) {
   MEM;
   GUEST(key, A(0), A(1));
   if (A(1) == 0 || A(1) > ENCLOS_STORE_MAX_KEY) RET(-APP_EINVAL);
+  app__store_lock();
   enclos_err rc = enclos_store_kv_delete(h->app->svc.store, h->app->svc.table, key, A(1));
+  app__store_unlock();
   RET(rc == ENCLOS_OK ? 0 : kv_error(rc));
 }
 
@@ -310,8 +316,10 @@ HOST_FN(kv_list) {
   GUEST(out, A(2), A(3));
   if (A(1) > ENCLOS_STORE_MAX_KEY) RET(-APP_EINVAL);
   kv_list_ctx c = {ENCLOS_BUF_INIT};
+  app__store_lock();
   enclos_err rc = enclos_store_kv_list(h->app->svc.store, h->app->svc.table, prefix, A(1),
                                        kv_list_one, &c);
+  app__store_unlock();
   int32_t ret;
   if (rc != ENCLOS_OK) ret = kv_error(rc);
   else {

@@ -139,9 +139,11 @@ enclos_err enclos_aead_key_open_parts(enclos_aead_key *k, const uint8_t iv[ENCLO
     if (sizes[i]) ok = EVP_DecryptUpdate(c, outs[i], &n, in, (int)sizes[i]) == 1;
     in += sizes[i];
   }
-  CRYPTO_ENSURE(ok && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, ENCLOS_AEAD_TAG_SIZE,
-                                          tagcopy) == 1,
-                ENCLOS_E_CRYPTO, "AES-GCM open");
+  /* The tag straight as a provider parameter: EVP_CIPHER_CTX_ctrl would translate to this. */
+  OSSL_PARAM tp[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tagcopy,
+                                                        ENCLOS_AEAD_TAG_SIZE),
+                      OSSL_PARAM_construct_end()};
+  CRYPTO_ENSURE(ok && EVP_CIPHER_CTX_set_params(c, tp) == 1, ENCLOS_E_CRYPTO, "AES-GCM open");
   if (EVP_DecryptFinal_ex(c, fin, &n) != 1) {
     for (size_t i = 0; i < count; i++)
       if (sizes[i]) enclos_wipe(outs[i], sizes[i]);

@@ -194,3 +194,7 @@ void store__index_abort(store_index *x) {
 }
 
 size_t store__index_count(const store_index *x) { return x->main.count; }
+
+void store__index_prefetch(const store_index *x, const uint8_t fp[STORE_FP_SIZE]) {
+  if (x->main.cap) __builtin_prefetch(&x->main.slots[fp_hash(fp) & (x->main.cap - 1)]);
+}

@@ -114,6 +114,8 @@ void store__index_abort(store_index *x);
 void store__index_reset(store_index *x);
 void store__index_free(store_index *x);
 size_t store__index_count(const store_index *x);
+/* Starts loading \p fp's home slot, so that its cache miss overlaps with the LMDB lookup. */
+void store__index_prefetch(const store_index *x, const uint8_t fp[STORE_FP_SIZE]);
 
 /* Atomic replace of \p path: temp file, write, fsync, rename, fsync directory. */
 ENCLOS_MUST_USE enclos_err store__write_atomic(const char *dir, const char *name, const void *data,

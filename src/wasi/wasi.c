@@ -398,7 +398,13 @@ enclos_err enclos_wasi_reset(enclos_wasi *w) {
   enclos_free(w->stdin_data);
   w->stdin_data = NULL;
   w->stdin_size = w->stdin_pos = 0;
-  for (int i = 1; i < 3; i++) enclos_buf_reset(&w->cap[i]);
+  for (int i = 1; i < 3; i++) {
+    /* The output of the previous run may be confidential: wipe it. Keep moderate storage for
+     * the next run, release large buffers. */
+    if (w->cap[i].len) enclos_wipe(w->cap[i].data, w->cap[i].len);
+    if (w->cap[i].cap > ((size_t)1 << 20)) enclos_buf_free(&w->cap[i]);
+    else enclos_buf_reset(&w->cap[i]);
+  }
   w->exited = false;
   w->exit_code = 0;
   return ENCLOS_OK;

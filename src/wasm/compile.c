@@ -9,8 +9,8 @@
  *     slot) when something needs it there (a branch, a call, a write to that local, a block);
  *   - an instruction whose result is immediately stored by `local.set`/`local.tee` has its
  *     destination operand patched to the local instead.
- * Branch targets are absolute code indexes (forward ones patched at `end`); branch values are
- * copied to the label's slots at the branch site. Compare + br_if/if fuse into one op.
+ * Branch targets are code offsets relative to the operand holding them (forward ones patched
+ * at `end`); branch values are copied to the label's slots at the branch site. Compare + br_if/if fuse into one op.
  * Fuel: a FUEL op at function entry and at each loop header charges the number of wasm
  * instructions up to the next FUEL op.
  *
@@ -62,6 +62,9 @@ typedef struct comp {
   size_t fuel_pos;
   size_t last_dst; /* code index of the dst operand of the last value-producing op, 0 = none */
   size_t last_start;
+  size_t barrier;   /* code index of the most recently bound label: no op merges across it */
+  uint8_t *lzero;   /* per local: still holds its entry value 0 (see set_local) */
+  bool lzero_on;    /* lzero is meaningful (until the first loop header) */
   size_t instr_off; /* byte offset of the instruction being compiled */
   wpcmap *map;      /* code index -> instr_off, for trap offsets */
   uint32_t nmap, capmap;
@@ -202,7 +205,14 @@ static void move_to(comp *c, const vent *e, uint32_t dst) {
       put64(c, e->imm);
     }
   } else if (e->slot != dst) {
-    if (op(c, WOP_COPY)) {
+    if (live(c) && !c->oom && c->last_start + 3 == c->len && c->barrier != c->len &&
+        c->code[c->last_start] == WOP_COPY) {
+      /* Two copies in a row (a rotation of locals, block results) share one dispatch. */
+      c->code[c->last_start] = WOP_COPY2;
+      put(c, dst);
+      put(c, e->slot);
+      c->last_dst = 0;
+    } else if (op(c, WOP_COPY)) {
       put(c, dst);
       put(c, e->slot);
     }
@@ -313,10 +323,14 @@ static const enclos_wasm_type *label_types(const ctl *f) {
   return f->kind == CK_LOOP ? f->params : f->results;
 }
 
+/* A branch operand at code index \p at holds its target relative to \p at, so that the
+ * interpreter jumps with one add (no load of the function's code base). */
+static uint32_t rel(size_t at, size_t target) { return (uint32_t)((int64_t)target - (int64_t)at); }
+
 /* Emits a branch operand to label \p f (patched later if forward). */
 static void put_target(comp *c, ctl *f) {
   if (f->kind == CK_LOOP) {
-    put(c, f->loop_ip);
+    put(c, rel(c->len, f->loop_ip));
   } else {
     uint32_t at = (uint32_t)c->len;
     put(c, f->patches);
@@ -327,9 +341,10 @@ static void put_target(comp *c, ctl *f) {
 static void patch_list(comp *c, uint32_t head, uint32_t target) {
   while (head != NO_PATCH && !c->oom) {
     uint32_t next = c->code[head];
-    c->code[head] = target;
+    c->code[head] = rel(head, target);
     head = next;
   }
+  c->barrier = target;
 }
 
 /* Checks the top of the stack against a label's types without popping. */
@@ -370,6 +385,15 @@ static void branch_copies(comp *c, const ctl *f) {
   if (n == 0 || !live(c) || c->nvs < n) return;
   uint32_t base = label_base(c, f);
   if (base < c->nlocals) {
+    /* Return of one value computed by the op just emitted: that op writes the result slot
+     * directly (nothing runs between it and the return, so clobbering local 0 is fine). */
+    const vent *top = &c->vs[c->nvs - 1];
+    if (n == 1 && top->kind == VK_SLOT && top->type != 0x7b && c->last_dst && !c->oom &&
+        top->slot == canon(c, c->nvs - 1) && c->code[c->last_dst] == top->slot) {
+      c->code[c->last_dst] = base;
+      c->last_dst = 0;
+      return;
+    }
     /* Return: destinations overlap locals; put everything in its own slot first. Work on a
      * copy of the entries so the fall-through state is unchanged. */
     for (uint32_t k = 0; k < n; k++) {
@@ -417,6 +441,28 @@ static bool fused_br(uint32_t cmp, bool negate, uint32_t *out) {
   return false;
 }
 
+/* The same for compares with an immediate (I32_*_IMM, see imm_variant). */
+static bool fused_br_imm(uint32_t cmp, bool negate, uint32_t *out) {
+  static const struct { uint32_t cmp, yes, no; } t[] = {
+      {WOP_I32_EQ_IMM, WOP_I32_EQ_IMM_BR, WOP_I32_NE_IMM_BR},
+      {WOP_I32_NE_IMM, WOP_I32_NE_IMM_BR, WOP_I32_EQ_IMM_BR},
+      {WOP_I32_LT_S_IMM, WOP_I32_LT_S_IMM_BR, WOP_I32_GE_S_IMM_BR},
+      {WOP_I32_LT_U_IMM, WOP_I32_LT_U_IMM_BR, WOP_I32_GE_U_IMM_BR},
+      {WOP_I32_GT_S_IMM, WOP_I32_GT_S_IMM_BR, WOP_I32_LE_S_IMM_BR},
+      {WOP_I32_GT_U_IMM, WOP_I32_GT_U_IMM_BR, WOP_I32_LE_U_IMM_BR},
+      {WOP_I32_LE_S_IMM, WOP_I32_LE_S_IMM_BR, WOP_I32_GT_S_IMM_BR},
+      {WOP_I32_LE_U_IMM, WOP_I32_LE_U_IMM_BR, WOP_I32_GT_U_IMM_BR},
+      {WOP_I32_GE_S_IMM, WOP_I32_GE_S_IMM_BR, WOP_I32_LT_S_IMM_BR},
+      {WOP_I32_GE_U_IMM, WOP_I32_GE_U_IMM_BR, WOP_I32_LT_U_IMM_BR},
+  };
+  for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+    if (t[i].cmp == cmp) {
+      *out = negate ? t[i].no : t[i].yes;
+      return true;
+    }
+  return false;
+}
+
 /* Emits "branch to the operand patched by the caller if cond (negate: if !cond)". The
  * condition entry has been popped; if it was produced by the op just emitted and that op is
  * an i32 compare or eqz, the compare is replaced by a fused compare-and-branch. Returns the
@@ -433,6 +479,15 @@ static size_t emit_cond_br(comp *c, vent *cond, uint32_t pos, bool negate) {
       op(c, fop);
       put(c, a);
       put(c, b);
+      put(c, 0);
+      return c->len - 1;
+    }
+    if (fused_br_imm(cop, negate, &fop)) {
+      uint32_t a = c->code[c->last_start + 2], imm = c->code[c->last_start + 3];
+      c->len = c->last_start;
+      op(c, fop);
+      put(c, a);
+      put(c, imm);
       put(c, 0);
       return c->len - 1;
     }
@@ -624,13 +679,19 @@ static enclos_err set_local(comp *c, uint32_t x, bool tee) {
   uint32_t pos;
   ENCLOS_TRY(pop(c, (uint8_t)c->ltypes[x], &v));
   pos = c->nvs;
-  if (v.kind == VK_SLOT && v.slot == canon(c, pos) && c->last_dst && !c->oom &&
+  bool elide = c->lzero_on && c->lzero[x] && v.kind == VK_CONST && v.imm == 0 && v.type != 0x7b;
+  if (elide) {
+    /* `T.const 0; local.set x` before any write of x and before the first loop header:
+     * the frame entry already zeroed x, and every path here from the entry leaves it 0
+     * (forward merges only; writes clear lzero for good). Emit nothing. */
+  } else if (v.kind == VK_SLOT && v.slot == canon(c, pos) && c->last_dst && !c->oom &&
       c->code[c->last_dst] == v.slot && !local_pending(c, x)) {
     c->code[c->last_dst] = x; /* retarget the producer */
   } else {
     flush_local(c, x);
     move_to(c, &v, x);
   }
+  if (!elide && c->lzero_on) c->lzero[x] = 0;
   c->last_dst = 0;
   if (tee) {
     ENCLOS_TRY(push(c, (uint8_t)c->ltypes[x]));
@@ -728,6 +789,8 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
     ctl *f = &c->cs[c->ncs - 1];
     if (b0 == 0x03) {
       f->loop_ip = (uint32_t)c->len;
+      c->barrier = c->len;
+      c->lzero_on = false; /* the back edge may bring any value */
       if (op(c, WOP_FUEL)) {
         c->fuel_pos = c->len;
         put(c, 0);
@@ -753,6 +816,7 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
       /* Entries may have been synthesised by pop in unreachable code. */
       if (c->vs[f->height + k].type == 0) c->vs[f->height + k].type = (uint8_t)f->results[k];
     }
+    size_t len0 = c->len, dst0 = c->last_dst;
     if (live(c)) materialize_top(c, f->nresults);
     c->last_dst = 0;
     if (b0 == 0x05) {
@@ -778,6 +842,7 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
       f->unreachable = f->unreachable; /* keep */
       if (live(c)) {
         c->nvs = f->height + f->nresults;
+        if (c->len == len0) c->last_dst = dst0; /* nothing emitted since the producer */
         branch_copies(c, f);
         op(c, WOP_RETURN);
       }
@@ -819,7 +884,7 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
       size_t at = emit_cond_br(c, &a, pos, false);
       if (at != SIZE_MAX) {
         if (f->kind == CK_LOOP) {
-          c->code[at] = f->loop_ip;
+          c->code[at] = rel(at, f->loop_ip);
         } else {
           c->code[at] = f->patches;
           f->patches = (uint32_t)at;
@@ -833,7 +898,8 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
       } else if (op(c, WOP_BR)) {
         put_target(c, f);
       }
-      if (skip != SIZE_MAX && !c->oom) c->code[skip] = (uint32_t)c->len;
+      if (skip != SIZE_MAX && !c->oom) c->code[skip] = rel(skip, c->len);
+      c->barrier = c->len;
     }
     c->last_dst = 0;
     /* Branch values keep their types (§3.3.8 br_if: [t* i32] -> [t*]). */
@@ -880,14 +946,15 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
         if (f->kind != CK_FUNC && branch_in_place(c, f)) {
           if (c->oom) break;
           if (f->kind == CK_LOOP) {
-            c->code[tab + k] = f->loop_ip;
+            c->code[tab + k] = rel(tab + k, f->loop_ip);
           } else {
             c->code[tab + k] = f->patches;
             f->patches = (uint32_t)(tab + k);
           }
         } else {
           if (c->oom) break;
-          c->code[tab + k] = (uint32_t)c->len;
+          c->code[tab + k] = rel(tab + k, c->len);
+          c->barrier = c->len;
           branch_copies(c, f);
           if (f->kind == CK_FUNC) {
             op(c, WOP_RETURN);
@@ -1289,6 +1356,10 @@ enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body
     for (uint64_t k = total - n; k < total; k++) c.ltypes[k] = (enclos_wasm_type)t;
   }
   c.nlocals = (uint32_t)total;
+  c.lzero = enclos_calloc(total + 1, 1);
+  if (!c.lzero) ENCLOS_GUARD_FAILF(ENCLOS_E_NOMEM, "out of memory");
+  memset(c.lzero + ft->nparams, 1, (size_t)(total - ft->nparams));
+  c.lzero_on = true;
   ENCLOS_GUARD(push(&c, 0)); /* allocate the operand stack up front */
   c.nvs = 0;
   c.max_height = 0;
@@ -1318,7 +1389,8 @@ enclos_err wasm__compile(enclos_wasm_module *m, uint32_t fi, enclos_reader *body
   out->nparams = ft->nparams;
   out->nresults = ft->nresults;
   out->nlocals = c.nlocals;
-  out->frame_slots = c.nlocals + c.max_height + ft->nresults + 1;
+  /* + 4: the interpreter zeroes 4 slots past the parameters unconditionally (zero_slots). */
+  out->frame_slots = c.nlocals + c.max_height + ft->nresults + 1 + 4;
   out->body_offset = body_offset;
   out->map = c.map;
   out->nmap = c.nmap;
@@ -1329,5 +1401,6 @@ cleanup:
   enclos_free(c.vs);
   enclos_free(c.cs);
   enclos_free(c.ltypes);
+  enclos_free(c.lzero);
   return rc;
 }

@@ -155,6 +155,63 @@ static enclos_err call_host(enclos_wasm_store *s, wfunc *f, winst *caller_inst, 
 
 /* ---- 3. The loop ------------------------------------------------------------------------- */
 
+/* Zeroes the n slots at p. Every frame has at least 4 slots past its parameters (compile.c
+ * pads frame_slots), so the usual few locals take 4 plain stores and no call to memset. */
+static inline void zero_slots(uint64_t *p, uint32_t n) {
+  p[0] = 0;
+  p[1] = 0;
+  p[2] = 0;
+  p[3] = 0;
+  if (__builtin_expect(n > 4, 0)) memset(p + 4, 0, (size_t)(n - 4) * sizeof(*p));
+}
+
+/* Dispatch. Building with -DENCLOS_WASM_OPSTATS counts every executed op and every pair of
+ * consecutive ops and prints the most frequent ones at exit: a development aid for choosing
+ * fused instructions (bench/README.md), never part of a normal build. */
+#ifdef ENCLOS_WASM_OPSTATS
+#include <stdio.h>
+#include <stdlib.h>
+static uint64_t opstat_n[WOP_DISPATCH_SIZE], opstat_pair[WOP_DISPATCH_SIZE][WOP_DISPATCH_SIZE];
+static uint32_t opstat_prev;
+static void opstat_dump(void) {
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < WOP_DISPATCH_SIZE; i++) total += opstat_n[i];
+  fprintf(stderr, "opstats: %llu ops\n", (unsigned long long)total);
+  for (int k = 0; k < 40; k++) {
+    uint32_t best = 0;
+    for (uint32_t i = 0; i < WOP_DISPATCH_SIZE; i++) if (opstat_n[i] > opstat_n[best]) best = i;
+    if (!opstat_n[best]) break;
+    fprintf(stderr, "  op 0x%03x %12llu %5.1f%%\n", best, (unsigned long long)opstat_n[best],
+            100.0 * (double)opstat_n[best] / (double)total);
+    opstat_n[best] = 0;
+  }
+  for (int k = 0; k < 40; k++) {
+    uint32_t ba = 0, bb = 0;
+    for (uint32_t a = 0; a < WOP_DISPATCH_SIZE; a++)
+      for (uint32_t b = 0; b < WOP_DISPATCH_SIZE; b++)
+        if (opstat_pair[a][b] > opstat_pair[ba][bb]) { ba = a; bb = b; }
+    if (!opstat_pair[ba][bb]) break;
+    fprintf(stderr, "  pair 0x%03x 0x%03x %12llu %5.1f%%\n", ba, bb,
+            (unsigned long long)opstat_pair[ba][bb], 100.0 * (double)opstat_pair[ba][bb] / (double)total);
+    opstat_pair[ba][bb] = 0;
+  }
+}
+static inline void opstat(uint32_t op) {
+  static bool registered;
+  if (!registered) { registered = true; atexit(opstat_dump); }
+  opstat_n[op]++;
+  opstat_pair[opstat_prev][op]++;
+  opstat_prev = op;
+}
+#define DISPATCH()      \
+  do {                  \
+    opstat(*ip);        \
+    goto *labels[*ip];  \
+  } while (0)
+#else
+#define DISPATCH() goto *labels[*ip]
+#endif
+
 #define I32(x) ((uint32_t)fp[x])
 #define S32(x) ((int32_t)(uint32_t)fp[x])
 #define I64(x) (fp[x])
@@ -196,7 +253,7 @@ enclos_err wasm__invoke(enclos_wasm_store *s, wfunc *f, uint64_t *fp) {
   const char *tdetail = NULL;
   enclos_err rc = ENCLOS_OK;
   const uint32_t *ip = NULL;
-  winst *inst;
+  winst *inst = NULL;
   uint8_t *mb = NULL;
   uint64_t ms = 0;
   wfunc *cur = f;
@@ -211,20 +268,36 @@ enclos_err wasm__invoke(enclos_wasm_store *s, wfunc *f, uint64_t *fp) {
       ms = inst->mems[0]->size;                                      \
     }                                                                \
   } while (0)
+  /* Enters wasm function fn whose frame starts at fp: zeroes its non-parameter locals,
+   * switches instance (and memory registers) only when it changes, and runs the FUEL op
+   * that starts every body (compile.c) inline, sparing a dispatch per call. */
 #define ENTER(fn)                                                                   \
   do {                                                                              \
     const wcode *c_ = (fn)->code;                                                   \
     if (fp + c_->frame_slots > stack_end) { tk = ENCLOS_WASM_TRAP_STACK_EXHAUSTED; goto trap; } \
-    memset(fp + c_->nparams, 0, (size_t)(c_->nlocals - c_->nparams) * sizeof(*fp)); \
+    zero_slots(fp + c_->nparams, c_->nlocals - c_->nparams);                        \
     ip = c_->code;                                                                  \
-    inst = (fn)->inst;                                                              \
     cur = (fn);                                                                     \
-    LOAD_MEM();                                                                     \
+    if (cur->inst != inst) {                                                        \
+      inst = cur->inst;                                                             \
+      LOAD_MEM();                                                                   \
+    }                                                                               \
+    fuel -= (int64_t)ip[1];                                                         \
+    if (__builtin_expect(fuel < 0, 0)) TRAP(ENCLOS_WASM_TRAP_FUEL_EXHAUSTED);       \
+    if (__builtin_expect(atomic_load_explicit(&s->interrupt, memory_order_relaxed), 0)) \
+      TRAP(ENCLOS_WASM_TRAP_INTERRUPTED);                                           \
+    ip += 2;                                                                        \
   } while (0)
 #define NEXT(n)             \
   do {                      \
     ip += (n);              \
-    goto *labels[*ip];      \
+    DISPATCH();             \
+  } while (0)
+  /* Branch operand k holds the target relative to the operand's own position. */
+#define JUMP(k)                          \
+  do {                                   \
+    ip += (ptrdiff_t)(k) + (int32_t)ip[k]; \
+    DISPATCH();                          \
   } while (0)
 #define TRAP(k)     \
   do {              \
@@ -233,7 +306,7 @@ enclos_err wasm__invoke(enclos_wasm_store *s, wfunc *f, uint64_t *fp) {
   } while (0)
 
   ENTER(f);
-  goto *labels[*ip];
+  DISPATCH();
 
 op_bad:
   tk = ENCLOS_WASM_TRAP_HOST;
@@ -248,27 +321,21 @@ w_FUEL:
   if (__builtin_expect(atomic_load_explicit(&s->interrupt, memory_order_relaxed), 0))
     TRAP(ENCLOS_WASM_TRAP_INTERRUPTED);
   NEXT(2);
-w_BR:
-  ip = cur->code->code + ip[1];
-  goto *labels[*ip];
+w_BR: JUMP(1);
 w_BR_IF:
-  if (I32(ip[1])) { ip = cur->code->code + ip[2]; goto *labels[*ip]; }
+  if (I32(ip[1])) JUMP(2);
   NEXT(3);
 w_BR_UNLESS:
-  if (!I32(ip[1])) { ip = cur->code->code + ip[2]; goto *labels[*ip]; }
+  if (!I32(ip[1])) JUMP(2);
   NEXT(3);
 w_BR_TABLE: {
   uint32_t i = I32(ip[1]), n = ip[2];
   if (i > n) i = n;
-  ip = cur->code->code + ip[3 + i];
-  goto *labels[*ip];
+  JUMP(3 + i);
 }
 #define CMPBR(name, T, get, cmp)                                          \
   w_##name:                                                               \
-  if ((T)get(ip[1]) cmp(T) get(ip[2])) {                                  \
-    ip = cur->code->code + ip[3];                                         \
-    goto *labels[*ip];                                                    \
-  }                                                                       \
+  if ((T)get(ip[1]) cmp(T) get(ip[2])) JUMP(3);                           \
   NEXT(4);
   CMPBR(I32_LT_S_BR, int32_t, S32, <)
   CMPBR(I32_LT_U_BR, uint32_t, I32, <)
@@ -280,13 +347,32 @@ w_BR_TABLE: {
   CMPBR(I32_GE_U_BR, uint32_t, I32, >=)
   CMPBR(I32_EQ_BR, uint32_t, I32, ==)
   CMPBR(I32_NE_BR, uint32_t, I32, !=)
+  /* compare with an immediate + branch: [op, a, imm, target] */
+#define CMPBR_IMM(name, T, get, cmp)                                      \
+  w_##name:                                                               \
+  if ((T)get(ip[1]) cmp(T) ip[2]) JUMP(3);                                \
+  NEXT(4);
+  CMPBR_IMM(I32_EQ_IMM_BR, uint32_t, I32, ==)
+  CMPBR_IMM(I32_NE_IMM_BR, uint32_t, I32, !=)
+  CMPBR_IMM(I32_LT_S_IMM_BR, int32_t, S32, <)
+  CMPBR_IMM(I32_LT_U_IMM_BR, uint32_t, I32, <)
+  CMPBR_IMM(I32_GT_S_IMM_BR, int32_t, S32, >)
+  CMPBR_IMM(I32_GT_U_IMM_BR, uint32_t, I32, >)
+  CMPBR_IMM(I32_LE_S_IMM_BR, int32_t, S32, <=)
+  CMPBR_IMM(I32_LE_U_IMM_BR, uint32_t, I32, <=)
+  CMPBR_IMM(I32_GE_S_IMM_BR, int32_t, S32, >=)
+  CMPBR_IMM(I32_GE_U_IMM_BR, uint32_t, I32, >=)
 w_I32_EQZ_BR:
-  if (!I32(ip[1])) { ip = cur->code->code + ip[2]; goto *labels[*ip]; }
+  if (!I32(ip[1])) JUMP(2);
   NEXT(3);
 w_I32_NEZ_BR:
-  if (I32(ip[1])) { ip = cur->code->code + ip[2]; goto *labels[*ip]; }
+  if (I32(ip[1])) JUMP(2);
   NEXT(3);
 w_COPY: fp[ip[1]] = fp[ip[2]]; NEXT(3);
+w_COPY2: /* two COPYs in order (the second may read the first's destination) */
+  fp[ip[1]] = fp[ip[2]];
+  fp[ip[3]] = fp[ip[4]];
+  NEXT(5);
 w_CONST32: fp[ip[1]] = ip[2]; NEXT(3);
 w_CONST64: fp[ip[1]] = (uint64_t)ip[2] | ((uint64_t)ip[3] << 32); NEXT(4);
 w_SELECT: fp[ip[1]] = I32(ip[2]) ? fp[ip[3]] : fp[ip[4]]; NEXT(5);
@@ -299,9 +385,11 @@ w_RETURN:
   ip = fr->ip;
   fp = fr->fp;
   cur = fr->func;
-  inst = cur->inst;
-  LOAD_MEM();
-  goto *labels[*ip];
+  if (cur->inst != inst) {
+    inst = cur->inst;
+    LOAD_MEM();
+  }
+  DISPATCH();
 
 w_CALL: {
   wfunc *callee = inst->funcs[ip[1]];
@@ -317,7 +405,7 @@ call_common:
     if (rc != ENCLOS_OK) goto out;
     LOAD_MEM();
     ip = ret;
-    goto *labels[*ip];
+    DISPATCH();
   }
   if (fr + 1 >= fr_end) TRAP(ENCLOS_WASM_TRAP_STACK_EXHAUSTED);
   fr->ip = ret;
@@ -326,7 +414,7 @@ call_common:
   fr++;
   fp = nfp;
   ENTER(callee);
-  goto *labels[*ip];
+  DISPATCH();
 w_CALL_INDIRECT: {
   wtable *t = inst->tables[ip[1]];
   uint32_t i = I32(ip[3]);

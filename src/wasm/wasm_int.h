@@ -166,7 +166,7 @@ struct enclos_wasm_module {
 /* ---- 3. Internal code ------------------------------------------------------------------
  * A function compiles to an array of 32-bit words. Each instruction is an opcode word
  * followed by operands; operands are frame-slot indexes (fp-relative, one 64-bit slot per
- * value), immediates or absolute code indexes for branches. Numeric and memory-access
+ * value), immediates or branch targets (relative to the operand's own index). Numeric and memory-access
  * opcodes keep their binary opcode number (0x28..0xc4), saturating truncations are
  * 0x100+n, everything else is numbered below. */
 #define WOP_SAT_BASE 0x100u
@@ -181,7 +181,10 @@ struct enclos_wasm_module {
   X(I32_GE_U_BR) X(I32_GT_U_BR) X(I32_LE_U_BR) X(I32_NEZ_BR) X(I32_EQ_IMM) X(I32_NE_IMM)    \
   X(I32_LT_S_IMM) X(I32_LT_U_IMM) X(I32_GT_S_IMM) X(I32_GT_U_IMM) X(I64_ADD_IMM)            \
   X(I32_XOR_IMM) X(I32_OR_IMM) X(I32_MUL_IMM) X(I32_SHR_S_IMM) X(I32_ROTL_IMM)              \
-  X(I32_ROTR_IMM) X(I32_GE_U_IMM) X(I32_LE_U_IMM) X(I32_GE_S_IMM) X(I32_LE_S_IMM)
+  X(I32_ROTR_IMM) X(I32_GE_U_IMM) X(I32_LE_U_IMM) X(I32_GE_S_IMM) X(I32_LE_S_IMM)         \
+  X(I32_EQ_IMM_BR) X(I32_NE_IMM_BR) X(I32_LT_S_IMM_BR) X(I32_LT_U_IMM_BR) X(I32_GT_S_IMM_BR) \
+  X(I32_GT_U_IMM_BR) X(I32_LE_S_IMM_BR) X(I32_LE_U_IMM_BR) X(I32_GE_S_IMM_BR)               \
+  X(I32_GE_U_IMM_BR) X(COPY2)
 
 enum {
   WOP_FIRST_INTERNAL = 0x110,
@@ -326,6 +329,9 @@ void wasm__mem_free(wmem *m);
 /** Grows by \p delta pages; returns the old size in pages or -1 (spec §4.4.7.8). */
 int64_t wasm__mem_grow(wmem *m, uint32_t delta);
 int64_t wasm__table_grow(wtable *t, uint32_t delta, void *init);
+/** Memories up to this size are snapshotted as a heap copy and restored by memcpy (no page
+ *  faults); larger ones as a memfd mapped copy-on-write (memory.c, "Snapshot images"). */
+#define WASM_SNAPSHOT_COPY_MAX (256u << 10)
 /** A memory image of a snapshot (memory.c): a sealed memfd, or a heap copy without memfd. */
 typedef struct wmem_image {
   uint64_t id;   /* unique per image (never reused), for wmem.cow_id */

@@ -2,9 +2,12 @@
  * handler and the function-call ABI, with their failure modes (bad JSON, wrong arity/types,
  * pointers outside memory, bad CGI blocks, output limits, traps, fuel, timeouts), the host
  * crypto module, and isolation between calls. */
+#include <pthread.h>
+
 #include <enclos/app.h>
 #include <enclos/crypto.h>
 #include <enclos/mem.h>
+#include <enclos/store.h>
 
 #include "app/app_int.h"
 #include "test.h"
@@ -527,6 +530,187 @@ TEST(app_isolation_between_calls) {
   CHECK(strcmp(first, "[-1]") != 0);
   for (int i = 0; i < 3; i++) expect_call(a, "grow", "[]", first);
   enclos_buf_free(&out);
+  enclos_app_unref(a);
+}
+
+typedef struct thr_arg {
+  enclos_app *a;
+  int bad;
+} thr_arg;
+
+static void *thr_calls(void *p) {
+  thr_arg *t = p;
+  enclos_buf out = ENCLOS_BUF_INIT;
+  for (int i = 0; i < 200; i++) {
+    enclos_buf_reset(&out);
+    if (enclos_app_call(t->a, "bump", "[]", 2, &out, NULL) != ENCLOS_OK || out.len != 3 ||
+        memcmp(out.data, "[1]", 3) != 0)
+      t->bad++;
+  }
+  enclos_buf_free(&out);
+  return NULL;
+}
+
+TEST(app_concurrent_calls) {
+  /* calls from several threads share one app: each gets its own fresh instance */
+  enclos_app *a = load_file(PROBE, NULL, NULL);
+  pthread_t th[4];
+  thr_arg args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (thr_arg){a, 0};
+    CHECK(pthread_create(&th[i], NULL, thr_calls, &args[i]) == 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    CHECK(pthread_join(th[i], NULL) == 0);
+    CHECK_EQ_INT(args[i].bad, 0);
+  }
+  enclos_app_unref(a);
+}
+
+TEST(app_isolation_stdio_env) {
+  enclos_app *a = load_file(PROBE, NULL, NULL);
+  enclos_app_header hs[] = {{"X-Custom-Thing", 14, "secret", 6}, {"User-Agent", 10, "ua", 2}};
+  enclos_app_http_request req = {.method = "POST", .path = "/env", .query = "token=1",
+                                 .content_type = "text/plain", .headers = hs, .nheaders = 2,
+                                 .body = (const uint8_t *)"body-secret", .body_len = 11};
+  enclos_app_http_response resp = {0};
+  CHECK_OK(enclos_app_http(a, &req, &resp, NULL));
+  const char *s;
+  CHECK_OK(enclos_buf_cstr(&resp.body, &s));
+  CHECK_CONTAINS(s, "custom=secret");
+  CHECK_CONTAINS(s, "body=body-secret");
+  enclos_buf_free(&resp.body);
+  /* the next request sees none of it: environment, stdin and stdout are fresh */
+  http_out o;
+  http(a, "GET", "/env", NULL, NULL, &o);
+  CHECK_OK(o.rc);
+  CHECK_STR(body_str(&o), "method=GET\nquery=\nctype=-\nclen=0\nagent=-\ncustom=-\n");
+  enclos_buf_free(&o.resp.body);
+  enclos_app_unref(a);
+}
+
+TEST(app_isolation_memory_bounds) {
+  /* a guest address beyond its own memory traps instead of reaching host or other memory */
+  enclos_app *a = load_file(PROBE, NULL, NULL);
+  expect_call_err(a, "peek", "[4294967295]", ENCLOS_E_TRAP, "out of bounds memory access");
+  expect_call_err(a, "peek", "[16777216]", ENCLOS_E_TRAP, "out of bounds memory access");
+  expect_call(a, "peek", "[0]", "[0]");
+  enclos_app_unref(a);
+}
+
+/* ---- storage ------------------------------------------------------------------------------------ */
+
+typedef struct store_fx {
+  enclos_store *st;
+  enclos_store_table *ta, *tb;
+  enclos_app *a, *b;
+} store_fx;
+
+static void store_open(store_fx *fx) {
+  memset(fx, 0, sizeof(*fx));
+  const char *dir = test_tmpdir();
+  enclos_store_opts o = {.seal_key = enclos_store_sim_seal_key, .seal_ctx = (void *)(uintptr_t)dir, .create = true};
+  CHECK_OK(enclos_store_open(dir, &o, &fx->st));
+  CHECK_OK(enclos_store_app_create(fx->st, "alpha", 0));
+  CHECK_OK(enclos_store_app_create(fx->st, "beta", 0));
+  CHECK_OK(enclos_store_app_table(fx->st, "alpha", &fx->ta));
+  CHECK_OK(enclos_store_app_table(fx->st, "beta", &fx->tb));
+  enclos_app_services sa = {.store = fx->st, .table = fx->ta}, sb = {.store = fx->st, .table = fx->tb};
+  fx->a = load_file(APP_GUEST_DIR "/files.wasm", NULL, &sa);
+  fx->b = load_file(APP_GUEST_DIR "/files.wasm", NULL, &sb);
+}
+
+static void store_close(store_fx *fx) {
+  enclos_app_unref(fx->a);
+  enclos_app_unref(fx->b);
+  enclos_store_close(fx->st);
+}
+
+TEST(app_storage_files) {
+  store_fx fx;
+  store_open(&fx);
+  enclos_app *a = fx.a;
+  expect_call(a, "writef", "[\"/data/a.txt\", \"one\"]", "[0]");
+  expect_call(a, "readf", "[\"/data/a.txt\"]", "[\"one\"]");
+  expect_call(a, "readf", "[\"/data/./x/../a.txt\"]", "[\"one\"]");
+  expect_call(a, "size", "[\"/data/a.txt\"]", "[3]");
+  expect_call(a, "mkd", "[\"/data/d\"]", "[0]");
+  expect_call(a, "mkd", "[\"/data/d\"]", "[-20]");       /* EEXIST */
+  expect_call(a, "writef", "[\"/data/d/x\", \"X\"]", "[0]");
+  expect_call(a, "writef", "[\"/data/nodir/x\", \"X\"]", "[-44]"); /* ENOENT */
+  expect_call(a, "writef", "[\"/data/a.txt/x\", \"X\"]", "[-54]"); /* ENOTDIR */
+  expect_call(a, "ls", "[\"/data\"]", "[\"a.txt,d/\"]");
+  expect_call(a, "ls", "[\"/data/d\"]", "[\"x\"]");
+  expect_call(a, "rmd", "[\"/data/d\"]", "[-55]");       /* ENOTEMPTY */
+  expect_call(a, "rm", "[\"/data/d\"]", "[-31]");        /* EISDIR */
+  expect_call(a, "rm", "[\"/data/d/x\"]", "[0]");
+  expect_call(a, "rmd", "[\"/data/d\"]", "[0]");
+  expect_call(a, "rmd", "[\"/data/d\"]", "[-44]");
+  expect_call(a, "mv", "[\"/data/a.txt\", \"/data/b.txt\"]", "[0]");
+  expect_call(a, "readf", "[\"/data/a.txt\"]", "[\"ERR:44\"]");
+  expect_call(a, "readf", "[\"/data/b.txt\"]", "[\"one\"]");
+  expect_call(a, "edit", "[]", "[0]");
+  expect_call(a, "readf", "[\"/data/edit.txt\"]", "[\"hello WOR\"]");
+  expect_call(a, "ls", "[\"/data\"]", "[\"b.txt,edit.txt\"]");
+  /* files are kv records */
+  expect_call(a, "kvget", "[\"b.txt\"]", "[\"one\"]");
+  /* descriptors do not outlive a call */
+  enclos_buf out = ENCLOS_BUF_INIT;
+  CHECK_OK(call(a, "leakfds", "[]", &out, NULL));
+  char first[32];
+  snprintf(first, sizeof(first), "%s", (const char *)out.data);
+  CHECK(strcmp(first, "[-1]") != 0);
+  expect_call(a, "leakfds", "[]", first);
+  enclos_buf_free(&out);
+  /* nothing outside /data */
+  expect_call(a, "escape", "[]", "[0]");
+  store_close(&fx);
+}
+
+TEST(app_storage_kv) {
+  store_fx fx;
+  store_open(&fx);
+  enclos_app *a = fx.a;
+  expect_call(a, "kvset", "[\"k1\", \"v1\"]", "[0]");
+  expect_call(a, "kvset", "[\"k2\", \"value two\"]", "[0]");
+  expect_call(a, "kvset", "[\"other\", \"x\"]", "[0]");
+  expect_call(a, "kvget", "[\"k1\"]", "[\"v1\"]");
+  expect_call(a, "kvsize", "[\"k2\"]", "[9]");
+  expect_call(a, "kvls", "[\"k\"]", "[\"k1,k2\"]");
+  expect_call(a, "kvls", "[\"\"]", "[\"k1,k2,other\"]");
+  expect_call(a, "kvdel", "[\"k1\"]", "[0]");
+  expect_call(a, "kvdel", "[\"k1\"]", "[-7]");
+  expect_call(a, "kvget", "[\"k1\"]", "[\"ERR:-7\"]");
+  expect_call(a, "kvset", "[\"\", \"x\"]", "[-1]"); /* empty key */
+  expect_call(a, "kvfault", "[]", "[-5]");
+  /* kv records show up as files */
+  expect_call(a, "readf", "[\"/data/k2\"]", "[\"value two\"]");
+  store_close(&fx);
+}
+
+TEST(app_isolation_between_apps) {
+  store_fx fx;
+  store_open(&fx);
+  expect_call(fx.a, "writef", "[\"/data/secret.txt\", \"alpha only\"]", "[0]");
+  expect_call(fx.a, "kvset", "[\"s\", \"alpha kv\"]", "[0]");
+  /* beta has its own table: none of alpha's records */
+  expect_call(fx.b, "readf", "[\"/data/secret.txt\"]", "[\"ERR:44\"]");
+  expect_call(fx.b, "kvget", "[\"s\"]", "[\"ERR:-7\"]");
+  expect_call(fx.b, "ls", "[\"/data\"]", "[\"\"]");
+  expect_call(fx.b, "kvls", "[\"\"]", "[\"\"]");
+  expect_call(fx.b, "readf", "[\"/data/../alpha/secret.txt\"]", "[\"ERR:76\"]"); /* ENOTCAPABLE */
+  expect_call(fx.b, "escape", "[]", "[0]");
+  /* and alpha still has them, across calls */
+  expect_call(fx.a, "readf", "[\"/data/secret.txt\"]", "[\"alpha only\"]");
+  expect_call(fx.a, "kvget", "[\"s\"]", "[\"alpha kv\"]");
+  store_close(&fx);
+}
+
+TEST(app_no_store_no_files) {
+  enclos_app *a = load_file(APP_GUEST_DIR "/files.wasm", NULL, NULL);
+  expect_call(a, "escape", "[]", "[0]");
+  expect_call(a, "readf", "[\"/data/x\"]", "[\"ERR:76\"]"); /* no preopen: ENOTCAPABLE */
+  expect_call(a, "kvset", "[\"k\", \"v\"]", "[-4]");
   enclos_app_unref(a);
 }
 

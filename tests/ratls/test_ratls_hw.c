@@ -120,6 +120,15 @@ TEST(sgx_quote_in_a_certificate_verifies_then_the_binding_is_refused) {
   CHECK_ERR(verify_at(c, strict, coll, now, &r), ENCLOS_E_POLICY);
   CHECK_CONTAINS(enclos_err_detail(), "at check 'policy': TCB status ConfigurationAndSWHardeningNeeded not accepted");
   CHECK(!r.hw_verified);
+  /* The same list given in the hardware section; both at once is an error. */
+  enclos_policy *hwlist = policy("{\"hardware\": {\"accepted_tcb_status\": [\"ConfigurationAndSWHardeningNeeded\"]}}");
+  CHECK_ERR(verify_at(c, hwlist, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_CONTAINS(enclos_err_detail(), "report data mismatch");
+  enclos_policy_free(hwlist);
+  const char *both = "{\"tcb_status\": [\"UpToDate\"], \"hardware\": {\"accepted_tcb_status\": [\"UpToDate\"]}}";
+  enclos_policy *bad = NULL;
+  CHECK_ERR(enclos_policy_parse(both, strlen(both), &bad), ENCLOS_E_INVALID);
+  CHECK_CONTAINS(enclos_err_detail(), "give the accepted TCB statuses once");
   /* No collateral: refused, named. */
   CHECK_ERR(verify_at(c, p, NULL, now, &r), ENCLOS_E_NOT_FOUND);
   CHECK_CONTAINS(enclos_err_detail(), "collateral missing: sgx evidence");

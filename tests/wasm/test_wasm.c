@@ -696,3 +696,129 @@ TEST(traps_report_instruction_offset_and_function_name) {
   free(b2);
   free(b);
 }
+
+/* ---- issue acceptance item 3: hostile modules end in a clean, named error or trap -------- */
+
+TEST(hostile_modules_end_cleanly) {
+  /* 100,000 nested calls: the call-depth limit stops it with a named trap, in the function */
+  rt r;
+  rt_new(&r, traps, NULL);
+  enclos_wasm_val a = i32v(100000);
+  enclos_wasm_extern f;
+  CHECK_OK(enclos_wasm_instance_export(r.i, nm("rec"), &f));
+  enclos_wasm_val res;
+  CHECK_ERR(enclos_wasm_call(r.s, f, &a, 1, &res, 1), ENCLOS_E_TRAP);
+  CHECK_CONTAINS(enclos_err_detail(), "call stack exhausted");
+  enclos_wasm_trap tr;
+  enclos_wasm_store_trap(r.s, &tr);
+  CHECK_EQ_INT(tr.kind, ENCLOS_WASM_TRAP_STACK_EXHAUSTED);
+  CHECK(tr.func_name.len == 1 && tr.func_name.data[0] == 'r'); /* $r, from the name section */
+  /* the store is still usable afterwards */
+  a = i32v(10);
+  CHECK_OK(enclos_wasm_call(r.s, f, &a, 1, &res, 1));
+  CHECK_EQ_INT(res.of.i32, 10);
+  rt_free(&r);
+
+  /* 1 GiB of memory over a 256-page cap: instantiation fails naming the limit; growing by
+   * 1 GiB past the cap returns -1 (§4.4.7.8: failure to grow is not a trap) */
+  enclos_wasm_limits lim;
+  enclos_wasm_limits_default(&lim);
+  lim.max_memory_pages = 256;
+  enclos_wasm_module *m;
+  enclos_wasm_store *s;
+  enclos_wasm_instance *inst;
+  CHECK_OK(load_wat("(module (memory 16384))", &m));
+  CHECK_OK(enclos_wasm_store_new(&lim, &s));
+  CHECK_ERR(enclos_wasm_instantiate(s, m, NULL, &inst), ENCLOS_E_LIMIT);
+  CHECK_CONTAINS(enclos_err_detail(), "memory of 16384 pages exceeds the limit of 256 pages");
+  enclos_wasm_store_free(s);
+  enclos_wasm_module_free(m);
+  rt_new(&r, mem, &lim);
+  a = i32v(16384);
+  CHECK_OK(call1(&r, "grow", &a, 1, &res, 1));
+  CHECK_EQ_INT((int32_t)res.of.i32, -1);
+  CHECK_OK(call1(&r, "size", NULL, 0, &res, 1));
+  CHECK_EQ_INT(res.of.i32, 1);
+  rt_free(&r);
+
+  /* an infinite loop in vector code: fuel ends it */
+  lim.fuel = 1000000;
+  rt_new(&r, "(module (func (export \"spin\") (local v128)"
+             " (loop (local.set 0 (i32x4.add (local.get 0) (local.get 0))) (br 0))))", &lim);
+  CHECK_ERR(call1(&r, "spin", NULL, 0, NULL, 0), ENCLOS_E_FUEL);
+  CHECK_CONTAINS(enclos_err_detail(), "fuel exhausted");
+  rt_free(&r);
+}
+
+/* Mutations of a working SIMD module (byte flips, truncations, insertions): every variant
+ * either fails to load with a detail naming a section and an offset, or loads and runs its
+ * exports to a result, a trap or fuel exhaustion. Under ASan+UBSan this is a small, seeded,
+ * always-on cousin of fuzz_wasm. */
+TEST(mutated_modules_fail_closed) {
+  size_t n;
+  uint8_t *base = wat("(module (memory 1) (global $g (mut v128) (v128.const i32x4 1 2 3 4))"
+                      " (func $h (param v128 i32) (result v128) (i8x16.shl (local.get 0) (local.get 1)))"
+                      " (func (export \"a\") (result v128) (local v128)"
+                      "  (local.set 0 (v128.load offset=3 (i32.const 100)))"
+                      "  (call $h (i16x8.add (local.get 0) (global.get $g)) (i32.const 3)))"
+                      " (func (export \"b\") (result i32) (i8x16.bitmask (i8x16.shuffle 0 1 2 3 4 5 6 7"
+                      "  16 17 18 19 20 21 22 23 (global.get $g) (v128.const i64x2 -1 0))))"
+                      " (func (export \"c\") (loop (br_if 0 (i32x4.all_true (global.get $g))))))",
+                      &n);
+  uint8_t *buf = malloc(n + 16);
+  CHECK(buf);
+  srand(4321);
+  enclos_wasm_limits lim;
+  enclos_wasm_limits_default(&lim);
+  lim.fuel = 20000;
+  lim.max_memory_pages = 16;
+  lim.max_stack_bytes = 64u << 10;
+  lim.max_call_depth = 200;
+  unsigned loaded = 0, rejected = 0;
+  for (int k = 0; k < 3000; k++) {
+    memcpy(buf, base, n);
+    size_t len = n;
+    int kind = rand() % 4;
+    size_t at = 8 + (size_t)rand() % (n - 8);
+    if (kind == 0) buf[at] ^= (uint8_t)(1u << (rand() % 8));
+    else if (kind == 1) buf[at] = (uint8_t)rand();
+    else if (kind == 2) len = at;
+    else {
+      memmove(buf + at + 1, buf + at, n - at);
+      buf[at] = (uint8_t)rand();
+      len = n + 1;
+    }
+    enclos_wasm_module *m = NULL;
+    enclos_err rc = enclos_wasm_module_load(buf, len, &m);
+    if (rc != ENCLOS_OK) {
+      CHECK_MSG(rc == ENCLOS_E_MALFORMED || rc == ENCLOS_E_INVALID || rc == ENCLOS_E_LIMIT,
+                "variant %d: %s", k, enclos_err_name(rc));
+      CHECK_CONTAINS(enclos_err_detail(), "offset 0x");
+      rejected++;
+      continue;
+    }
+    loaded++;
+    enclos_wasm_store *s;
+    enclos_wasm_instance *inst;
+    CHECK_OK(enclos_wasm_store_new(&lim, &s));
+    if (enclos_wasm_instantiate(s, m, NULL, &inst) == ENCLOS_OK) {
+      for (size_t e = 0; e < enclos_wasm_module_export_count(m); e++) {
+        enclos_wasm_name name;
+        enclos_wasm_externtype t;
+        enclos_wasm_extern fx;
+        enclos_wasm_val res[8];
+        CHECK_OK(enclos_wasm_module_export(m, e, &name, &t));
+        if (t.kind != ENCLOS_WASM_EXTERN_FUNC || t.of.func.nparams || t.of.func.nresults > 8) continue;
+        CHECK_OK(enclos_wasm_instance_export(inst, name, &fx));
+        rc = enclos_wasm_call(s, fx, NULL, 0, res, t.of.func.nresults);
+        CHECK_MSG(rc == ENCLOS_OK || rc == ENCLOS_E_TRAP || rc == ENCLOS_E_FUEL, "variant %d: %s",
+                  k, enclos_err_name(rc));
+      }
+    }
+    enclos_wasm_store_free(s);
+    enclos_wasm_module_free(m);
+  }
+  CHECK(loaded > 100 && rejected > 1000);
+  free(buf);
+  free(base);
+}

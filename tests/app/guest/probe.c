@@ -221,3 +221,5 @@ ENCLOS_EXPORT("logok") int32_t logok(void) {
   enclos_log_str(ENCLOS_LOG_WARN, "probe says hi\nforged line");
   return 0;
 }
+
+ENCLOS_EXPORT("peek") int32_t peek(uint32_t addr) { return *(volatile unsigned char *)(uintptr_t)addr; }
