@@ -205,7 +205,10 @@ def enclos(*args, tok=None, policy=True):
     if tok:
         cmd += ["--token", tok]
     p = subprocess.run(cmd, capture_output=True, timeout=120)
-    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    err = p.stderr.decode(errors="replace")
+    if "Sanitizer" in err or "runtime error" in err:
+        check(False, f"sanitizer report from enclos {args[0]}: {err[-2000:]}")
+    return p.returncode, p.stdout.decode(errors="replace"), err
 
 
 def peer_cert(sni):
