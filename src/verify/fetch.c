@@ -233,8 +233,9 @@ static enclos_err fetch_amd(enclos_hw_collateral *c, const uint8_t *ev, size_t s
   ENCLOS_ENSUREF(((r.flags >> 2) & 7) == 0, ENCLOS_E_UNSUPPORTED,
                  "only VCEK-signed reports can be fetched (VLEKs are not public)");
   const char *prod = o->amd_product;
-  if (r.version >= 3 && r.cpuid_fam_id == 0x1A) prod = "Turin";
-  else if (r.version >= 3 && r.cpuid_fam_id == 0x19) prod = (r.cpuid_mod_id >> 4) == 1 ? "Genoa" : "Milan";
+  /* v3+: the product the CPUID fields name (the verifier insists on the same one). */
+  const char *cpu = verify__snp_cpuid_product(&r);
+  if (r.version >= 3 && strcmp(cpu, "unknown") != 0) prod = cpu;
   ENCLOS_ENSUREF(prod != NULL, ENCLOS_E_INVAL, "SNP report v%u: product unknown, set amd_product", r.version);
   bool turin = strcmp(prod, "Turin") == 0;
   uint8_t b[8];

@@ -192,7 +192,7 @@ static enclos_err find_leaf(sctx *s) {
 
 /* Product family from the v3+ CPUID fields: family 0x19 model 0x0X Milan, 0x1X (Genoa) and 0xAX
  * (Bergamo/Siena, served by KDS as Genoa); family 0x1A Turin. */
-static const char *cpuid_product(const enclos_snp_report *rep) {
+const char *verify__snp_cpuid_product(const enclos_snp_report *rep) {
   if (rep->cpuid_fam_id == 0x1A) return "Turin";
   if (rep->cpuid_fam_id != 0x19) return "unknown";
   unsigned m = rep->cpuid_mod_id >> 4;
@@ -205,13 +205,13 @@ static enclos_err check_chain(sctx *s) {
   ENCLOS_TRY(product_name(s->leaf, prod, sizeof prod));
   if (prod[0] == 0 && r->snp.version >= 3) {
     /* v3+: CPUID family/model (family 0x19 model 0x0x Milan, 0x1x Genoa; family 0x1A Turin). */
-    if (strcmp(cpuid_product(&r->snp), "unknown") != 0)
-      snprintf(prod, sizeof prod, "%s", cpuid_product(&r->snp));
+    if (strcmp(verify__snp_cpuid_product(&r->snp), "unknown") != 0)
+      snprintf(prod, sizeof prod, "%s", verify__snp_cpuid_product(&r->snp));
   }
   if (r->snp.version >= 3 && r->snp.cpuid_fam_id != 0) {
     /* The VCEK's productName and the report's CPUID must name the same product family (a Milan
      * VCEK cannot vouch for a Genoa report: ATTESTATION-FORMATS.md §3.6 step 2). */
-    const char *cpu = cpuid_product(&r->snp);
+    const char *cpu = verify__snp_cpuid_product(&r->snp);
     ENCLOS_ENSUREF(strcmp(cpu, prod) == 0, ENCLOS_E_VERIFY,
                    "report CPUID family 0x%02x model 0x%02x is %s, the %s certificate is for %s",
                    r->snp.cpuid_fam_id, r->snp.cpuid_mod_id, cpu, r->snp_vlek ? "VLEK" : "VCEK", prod);

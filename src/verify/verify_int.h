@@ -51,6 +51,9 @@ extern const uint8_t *verify__intel_root_pin;
 /* When non-NULL, replaces the per-product ARK fingerprints (AMD); a test seam. */
 extern const uint8_t *verify__ark_pin_override;
 
+/* SNP product family named by the v3+ CPUID fields: "Milan", "Genoa", "Turin" or "unknown". */
+const char *verify__snp_cpuid_product(const enclos_snp_report *rep);
+
 /* Result bookkeeping. */
 void verify__pass(enclos_hw_result *r, const char *check);
 enclos_err verify__fail(enclos_hw_result *r, const char *check, enclos_err err);
