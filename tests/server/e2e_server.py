@@ -387,6 +387,10 @@ def test_slow_app():
     check(st == 500 and is_json_error(b, "app_trap"), "trapping app -> 500 app_trap")
     st, _, b = request("POST", "/apps/probe/call/add", b"[2, 3]")
     check(st == 200 and json.loads(b) == [5], "probe add [2,3] -> [5]")
+    st1, _, b1 = request("POST", "/apps/probe/call/kvtest", b"[]")
+    st2, _, b2 = request("POST", "/apps/probe/call/kvtest", b"[]")
+    check(st1 == 200 and json.loads(b1)[0] not in (-4, -100, -101) and st2 == 200 and json.loads(b2) == [8],
+          f"app kv in its sealed-store table ({b1!r}, {b2!r})")
     st, _, b = request("POST", "/apps/probe/call/add", b'["a", 3]')
     check(st == 400 and is_json_error(b, "bad_arguments"), "arguments not fitting the signature -> 400")
 
@@ -603,6 +607,9 @@ def main():
     rc, out, err = enclos("call", URL(), "echo", "echo", "again")
     check(rc == 0 and "again" in out, "calls work after the restart")
     check(request("POST", "/apps/secure/call/echo", b'["x"]')[0] == 401, "app policy survives the restart")
+    if PROBE:
+        st, _, b = request("POST", "/apps/probe/call/kvtest", b"[]")
+        check(st == 200 and json.loads(b) == [8], f"app kv data survives the restart ({b!r})")
     rc = stop_server()
     check(rc == 0, f"second SIGTERM: clean exit (status {rc})")
     for t in (test_dev_pki, test_connection_limit):
