@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   data++;
   size--;
   if (which >= 250) {
-    if (size > 3 * 400) size = 3 * 400; /* each step checks all 256 keys */
+    if (size > 3 * 400) size = 3 * 400; /* a bounded script */
     if (!index_model_run(data, size)) __builtin_trap();
     return 0;
   }

@@ -111,6 +111,9 @@ ENCLOS_MUST_USE enclos_err app__host_add_imports(app_runner *r, enclos_wasm_impo
 /* kvfs.c */
 /** The `/data` backend over the app's store table. */
 const enclos_wasi_fs_ops *app__kvfs_ops(void);
+/** Resolves guest \p path below directory key \p base into a key (ENCLOS_STORE_MAX_KEY + 1
+ *  bytes at \p out); a WASI errno (ENOTCAPABLE above /data, ENAMETOOLONG). For the fuzz target. */
+uint16_t app__kvfs_resolve(const char *base, const char *path, char *out, size_t *out_len);
 /** A root directory handle for enclos_wasi_preopen_fs (NULL on allocation failure). */
 void *app__kvfs_root(const enclos_app *a);
 

@@ -90,6 +90,15 @@ static uint16_t resolve(const kv_node *dir, const char *path, char *out, size_t 
   return 0;
 }
 
+uint16_t app__kvfs_resolve(const char *base, const char *path, char *out, size_t *out_len) {
+  kv_node dir;
+  size_t bl = strlen(base);
+  if (bl > ENCLOS_STORE_MAX_KEY - 1) return ENCLOS_WASI_ENAMETOOLONG;
+  dir.key_len = bl;
+  memcpy(dir.key, base, bl + 1);
+  return resolve(&dir, path, out, out_len);
+}
+
 /* ---- store access (under the lock) ---------------------------------------------------------- */
 
 typedef struct probe_ctx {

@@ -868,9 +868,9 @@ void enclos_store_abort(enclos_store_txn *x) {
   if (x->write) {
     store__index_abort(&x->s->index);
     write_end(x->s);
-  }
-  else
+  } else {
     enclos_free(x);
+  }
 }
 
 enclos_err enclos_store_commit(enclos_store_txn *x) {
@@ -953,7 +953,7 @@ static enclos_err read_txn(enclos_store *s, enclos_store_txn *txn, MDB_txn **out
   return ENCLOS_OK;
 }
 
-/* The get path (docs/store.md §5): key HMAC, one LMDB lookup, the index check, then one AES-GCM
+/* The get path (docs/store.md §4, §9): key HMAC, one LMDB lookup, the index check, then one AES-GCM
  * pass that decrypts the record's key framing into a stack buffer and the value straight into the
  * caller's buffer. No allocation once \p out has grown to the value size. */
 enclos_err enclos_store_get(enclos_store *s, enclos_store_txn *txn, enclos_store_table *t,

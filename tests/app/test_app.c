@@ -706,6 +706,21 @@ TEST(app_isolation_between_apps) {
   store_close(&fx);
 }
 
+TEST(app_reactor_initialised_once) {
+  enclos_app *a = load_file(APP_GUEST_DIR "/reactor.wasm", NULL, NULL);
+  for (int i = 0; i < 3; i++) {
+    expect_call(a, "init_runs", "[]", "[1]"); /* _initialize ran at load, not per call */
+    expect_call(a, "greeting_ok", "[]", "[1]");
+    expect_call(a, "inc", "[]", "[1]");
+  }
+  expect_call_err(a, "_initialize", "[]", ENCLOS_E_NOT_FOUND, NULL);
+  http_out o;
+  http(a, "GET", "/", NULL, NULL, &o);
+  CHECK_ERR(o.rc, ENCLOS_E_NOT_FOUND); /* neither _start nor handle */
+  enclos_buf_free(&o.resp.body);
+  enclos_app_unref(a);
+}
+
 TEST(app_no_store_no_files) {
   enclos_app *a = load_file(APP_GUEST_DIR "/files.wasm", NULL, NULL);
   expect_call(a, "escape", "[]", "[0]");
