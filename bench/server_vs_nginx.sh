@@ -3,6 +3,7 @@
 #   1. keep-alive requests/s and p50/p99 latency: a trivial app call (POST
 #      /apps/echo/call/echo ["hi"], a fresh wasm instance per call) vs nginx returning a
 #      static 200 over TLS 1.3;
+#   (plus GET /healthz on enclos: the server's own cost without an app call);
 #   2. new TLS 1.3 connections/s (one request per connection, "Connection: close"):
 #      GET /healthz on enclos vs the same static 200 on nginx.
 # Both use a P-256 key (enclos mints P-256 leaves; nginx gets a self-signed P-256 cert) and
@@ -91,6 +92,7 @@ run() {
 echo "machine: $(nproc) cores, $(uname -r); wrk -t$threads -c$conns -d${secs}s; enclos $("$enclos" version | head -1)"
 run "enclos app call (keep-alive)" -s "$tmp/call.lua" "https://127.0.0.1:$eport/apps/echo/call/echo"
 run "nginx static 200 (keep-alive)" "https://127.0.0.1:$nport/"
+run "enclos healthz, no app (keep-alive)" "https://127.0.0.1:$eport/healthz"
 run "enclos new TLS connections" -H "Connection: close" "https://127.0.0.1:$eport/healthz"
 run "nginx new TLS connections" -H "Connection: close" "https://127.0.0.1:$nport/"
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{100*a/b:.0f}%')" "$1" "$2"; }

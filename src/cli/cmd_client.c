@@ -246,7 +246,7 @@ int cli_cmd_deploy(int argc, char **argv) {
   client_opts o = {.cmd = "deploy"};
   const char *pos[3], *manifest = NULL;
   int npos;
-  const char *usage = "usage: enclos deploy https://HOST:PORT NAME app.wasm [--manifest M.json] [--policy P.json] "
+  const char *usage = "usage: enclos deploy https://HOST:PORT NAME app.wasm [--manifest M.json] [--policy P.json] [--roots R.pem] "
                       "[--token T | --token-file F]";
   int st = parse_common(argc, argv, &o, pos, 3, &npos, &manifest, NULL);
   if (st != CLI_EXIT_OK) return st;
@@ -301,7 +301,7 @@ int cli_cmd_call(int argc, char **argv) {
   client_opts o = {.cmd = "call"};
   const char *pos[3 + 64];
   int npos;
-  const char *usage = "usage: enclos call https://HOST:PORT NAME EXPORT [JSON-ARG...] [--policy P.json] [--token T]";
+  const char *usage = "usage: enclos call https://HOST:PORT NAME EXPORT [JSON-ARG...] [--policy P.json] [--roots R.pem] [--token T]";
   int st = parse_common(argc, argv, &o, pos, 3 + 64, &npos, NULL, NULL);
   if (st != CLI_EXIT_OK) return st;
   if (npos < 3) return cli_usage_error("call", "%s", usage);
@@ -352,7 +352,7 @@ int cli_cmd_apps(int argc, char **argv) {
   int st = parse_common(argc, argv, &o, pos, 2, &npos, NULL, &del);
   if (st != CLI_EXIT_OK) return st;
   if (npos < 1 || (del && npos != 1))
-    return cli_usage_error("apps", "usage: enclos apps https://HOST:PORT [NAME | --delete NAME] [--policy P.json] "
+    return cli_usage_error("apps", "usage: enclos apps https://HOST:PORT [NAME | --delete NAME] [--policy P.json] [--roots R.pem] "
                                    "[--token T] [--json]");
   o.url = pos[0];
   client_conn c = {.fd = -1};

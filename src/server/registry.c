@@ -394,14 +394,31 @@ static enclos_err persist(enclos_server *s, const srv_app *a, const uint8_t *was
   char k1[KEY_MAX], k2[KEY_MAX];
   key_of(k1, a->name, "wasm");
   key_of(k2, a->name, "manifest");
-  ENCLOS_TRY(enclos_store_system(s->store, &sys));
-  ENCLOS_TRY(enclos_store_begin(s->store, true, &txn));
   enclos_err rc = ENCLOS_OK;
-  ENCLOS_GUARD(enclos_store_put(s->store, txn, sys, k1, strlen(k1), wasm, size));
-  ENCLOS_GUARD(enclos_store_put(s->store, txn, sys, k2, strlen(k2), a->manifest, a->manifest_len));
-  return enclos_store_commit(txn);
+  enclos_app_store_lock(); /* app calls use the same store handle (app.h) */
+  ENCLOS_GUARD(enclos_store_system(s->store, &sys));
+  ENCLOS_GUARD(enclos_store_begin(s->store, true, &txn));
+  if ((rc = enclos_store_put(s->store, txn, sys, k1, strlen(k1), wasm, size)) != ENCLOS_OK ||
+      (rc = enclos_store_put(s->store, txn, sys, k2, strlen(k2), a->manifest, a->manifest_len)) != ENCLOS_OK) {
+    enclos_store_abort(txn);
+    goto cleanup;
+  }
+  rc = enclos_store_commit(txn);
 cleanup:
-  enclos_store_abort(txn);
+  enclos_app_store_unlock();
+  return rc;
+}
+
+/* The app's own table in the sealed store (kv imports, WASI /data), created on first deploy.
+ * It outlives replace and unload: a redeployed app finds its data again. */
+static enclos_err app_table(enclos_server *s, const char *name, enclos_store_table **out) {
+  enclos_app_store_lock();
+  enclos_err rc = enclos_store_app_table(s->store, name, out);
+  if (rc == ENCLOS_E_NOT_FOUND) {
+    rc = enclos_store_app_create(s->store, name, 0);
+    if (rc == ENCLOS_OK) rc = enclos_store_app_table(s->store, name, out);
+  }
+  enclos_app_store_unlock();
   return rc;
 }
 
@@ -426,9 +443,10 @@ enclos_err server__deploy(enclos_server *s, const char *name, const uint8_t *was
   bool locked = false;
   ENCLOS_GUARD(enclos_hash(ENCLOS_SHA256, wasm, size, a->code_hash));
   ENCLOS_GUARD(server__manifest_parse(name, manifest_json, manifest_len, a));
-  /* App services: no sealed-store access yet; a store handle is single-threaded (store.h)
-   * and calls run concurrently (docs/server.md, "Status"). */
-  enclos_app_services svc = {.log = app_log, .log_ctx = s};
+  /* App services: the app's table of the sealed store; the app layer serialises store access
+   * with enclos_app_store_lock, which the server's own store use takes too. */
+  enclos_app_services svc = {.store = s->store, .log = app_log, .log_ctx = s};
+  ENCLOS_GUARD(app_table(s, name, &svc.table));
   ENCLOS_GUARD(enclos_app_load(name, wasm, size, &a->limits, &svc, &a->app));
   ENCLOS_GUARD_ENSUREF(memcmp(enclos_app_code_hash(a->app), a->code_hash, 32) == 0, ENCLOS_E_INTERNAL,
                        "app layer and server disagree on the code hash");
@@ -485,15 +503,21 @@ enclos_err server__undeploy(enclos_server *s, const char *name) {
   char k1[KEY_MAX], k2[KEY_MAX];
   key_of(k1, name, "wasm");
   key_of(k2, name, "manifest");
-  ENCLOS_GUARD(enclos_store_system(s->store, &sys));
-  ENCLOS_GUARD(enclos_store_begin(s->store, true, &txn));
-  enclos_err r1 = enclos_store_delete(s->store, txn, sys, k1, strlen(k1));
-  enclos_err r2 = enclos_store_delete(s->store, txn, sys, k2, strlen(k2));
-  if ((r1 != ENCLOS_OK && r1 != ENCLOS_E_NOT_FOUND) || (r2 != ENCLOS_OK && r2 != ENCLOS_E_NOT_FOUND)) {
-    enclos_store_abort(txn);
-    ENCLOS_GUARD_FAILF(r1 != ENCLOS_OK ? r1 : r2, "removing app '%s' from the store", name);
+  enclos_app_store_lock();
+  rc = enclos_store_system(s->store, &sys);
+  if (rc == ENCLOS_OK) rc = enclos_store_begin(s->store, true, &txn);
+  if (rc == ENCLOS_OK) {
+    enclos_err r1 = enclos_store_delete(s->store, txn, sys, k1, strlen(k1));
+    enclos_err r2 = enclos_store_delete(s->store, txn, sys, k2, strlen(k2));
+    if ((r1 != ENCLOS_OK && r1 != ENCLOS_E_NOT_FOUND) || (r2 != ENCLOS_OK && r2 != ENCLOS_E_NOT_FOUND)) {
+      enclos_store_abort(txn);
+      rc = r1 != ENCLOS_OK && r1 != ENCLOS_E_NOT_FOUND ? r1 : r2;
+    } else {
+      rc = enclos_store_commit(txn);
+    }
   }
-  ENCLOS_GUARD(enclos_store_commit(txn));
+  enclos_app_store_unlock();
+  ENCLOS_GUARD_ENSUREF(rc == ENCLOS_OK, rc, "removing app '%s' from the store: %s", name, enclos_err_detail());
   srv_app *old = list[at];
   memmove(list + at, list + at + 1, (n - (size_t)at - 1) * sizeof(*list));
   ENCLOS_GUARD(publish(s, list, n - 1));
@@ -535,14 +559,17 @@ enclos_err server__registry_boot(enclos_server *s) {
   ENCLOS_ENSURE(b != NULL, ENCLOS_E_NOMEM);
   enclos_buf wasm = ENCLOS_BUF_INIT, man = ENCLOS_BUF_INIT;
   enclos_err rc = ENCLOS_OK;
-  ENCLOS_GUARD(enclos_store_list(s->store, NULL, sys, "app/", 4, collect, b));
+  ENCLOS_GUARD(enclos_store_list(s->store, NULL, sys, "app/", 4, collect, b)); /* before any app runs */
   ENCLOS_GUARD(publish(s, NULL, 0));
   for (size_t i = 0; i < b->n; i++) {
     char k1[KEY_MAX], k2[KEY_MAX];
     key_of(k1, b->names[i], "wasm");
     key_of(k2, b->names[i], "manifest");
-    ENCLOS_GUARD(enclos_store_get(s->store, NULL, sys, k1, strlen(k1), &wasm));
-    ENCLOS_GUARD(enclos_store_get(s->store, NULL, sys, k2, strlen(k2), &man));
+    enclos_app_store_lock(); /* apps loaded so far may run initialisers that use the store */
+    rc = enclos_store_get(s->store, NULL, sys, k1, strlen(k1), &wasm);
+    if (rc == ENCLOS_OK) rc = enclos_store_get(s->store, NULL, sys, k2, strlen(k2), &man);
+    enclos_app_store_unlock();
+    ENCLOS_GUARD(rc);
     enclos_err r = server__deploy(s, b->names[i], wasm.data, wasm.len, (const char *)man.data, man.len, false,
                                   NULL, NULL);
     if (r != ENCLOS_OK)

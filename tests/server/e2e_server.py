@@ -205,7 +205,10 @@ def enclos(*args, tok=None, policy=True):
     if tok:
         cmd += ["--token", tok]
     p = subprocess.run(cmd, capture_output=True, timeout=120)
-    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    err = p.stderr.decode(errors="replace")
+    if "Sanitizer" in err or "runtime error" in err:
+        check(False, f"sanitizer report from enclos {args[0]}: {err[-2000:]}")
+    return p.returncode, p.stdout.decode(errors="replace"), err
 
 
 def peer_cert(sni):
@@ -384,6 +387,10 @@ def test_slow_app():
     check(st == 500 and is_json_error(b, "app_trap"), "trapping app -> 500 app_trap")
     st, _, b = request("POST", "/apps/probe/call/add", b"[2, 3]")
     check(st == 200 and json.loads(b) == [5], "probe add [2,3] -> [5]")
+    st1, _, b1 = request("POST", "/apps/probe/call/kvtest", b"[]")
+    st2, _, b2 = request("POST", "/apps/probe/call/kvtest", b"[]")
+    check(st1 == 200 and json.loads(b1)[0] not in (-4, -100, -101) and st2 == 200 and json.loads(b2) == [8],
+          f"app kv in its sealed-store table ({b1!r}, {b2!r})")
     st, _, b = request("POST", "/apps/probe/call/add", b'["a", 3]')
     check(st == 400 and is_json_error(b, "bad_arguments"), "arguments not fitting the signature -> 400")
 
@@ -542,6 +549,37 @@ def test_dev_pki():
     check(stop_server() == 0, "dev-pki server: second clean exit")
 
 
+def test_connection_limit():
+    """Past --max-connections a connection is closed at accept; the others keep working."""
+    start_server(os.path.join(TMP, "data-limit"), ["--max-connections", "5"])
+    held = [tls() for _ in range(5)]
+    refused = False
+    try:
+        extra = tls(timeout=30)
+        extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        refused = read_all(extra) == b""
+    except (OSError, ssl.SSLError):
+        refused = True
+    check(refused, "connection over the limit closed at accept")
+    held[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    check(read_all(held[0]).startswith(b"HTTP/1.1 200"), "connections within the limit are served")
+    for h in held:
+        h.close()
+    st, b = 0, b""
+    for _ in range(30):  # the server sees the closes asynchronously
+        time.sleep(1)
+        try:
+            st, _, b = request("GET", "/metrics")
+        except (OSError, ssl.SSLError):
+            continue
+        if st == 200:
+            break
+    import re
+    m = re.search(r"^enclos_connections_rejected_total (\d+)$", b.decode(), re.M)
+    check(st == 200 and m and int(m.group(1)) >= 1, "rejection counted in metrics")
+    check(stop_server() == 0, "limit server: clean exit")
+
+
 def main():
     log(f"work dir {TMP}")
     start_server()
@@ -569,13 +607,17 @@ def main():
     rc, out, err = enclos("call", URL(), "echo", "echo", "again")
     check(rc == 0 and "again" in out, "calls work after the restart")
     check(request("POST", "/apps/secure/call/echo", b'["x"]')[0] == 401, "app policy survives the restart")
+    if PROBE:
+        st, _, b = request("POST", "/apps/probe/call/kvtest", b"[]")
+        check(st == 200 and json.loads(b) == [8], f"app kv data survives the restart ({b!r})")
     rc = stop_server()
     check(rc == 0, f"second SIGTERM: clean exit (status {rc})")
-    log("--- test_dev_pki")
-    try:
-        test_dev_pki()
-    except Exception as e:
-        check(False, f"test_dev_pki raised {type(e).__name__}: {e}")
+    for t in (test_dev_pki, test_connection_limit):
+        log(f"--- {t.__name__}")
+        try:
+            t()
+        except Exception as e:
+            check(False, f"{t.__name__} raised {type(e).__name__}: {e}")
     slog = server_log()
     check("AddressSanitizer" not in slog and "LeakSanitizer" not in slog and "runtime error" not in slog,
           "no sanitizer report in the server log")

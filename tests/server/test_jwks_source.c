@@ -117,8 +117,7 @@ static pid_t start_server(const char *dir, int *port) {
     if (pid == 0) {
       char ps[16];
       snprintf(ps, sizeof(ps), "%d", p);
-      freopen("/dev/null", "w", stderr);
-      freopen("/dev/null", "w", stdout);
+      if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
       execlp("python3", "python3", "-m", "http.server", ps, "--bind", "127.0.0.1", "--directory",
              dir, (char *)NULL);
       _exit(127);
