@@ -36,6 +36,9 @@ int cli_cmd_call(int argc, char **argv);
 int cli_cmd_apps(int argc, char **argv);
 int cli_cmd_store(int argc, char **argv);
 
+/* Connects a TCP socket to host:port (first address that answers); -1 on failure. */
+int cli_dial(const char *host, const char *port);
+
 /* Prints "enclos <cmd>: <msg>" to stderr and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -27,20 +27,6 @@ static int refuse(bool json, const char *what) {
   return CLI_EXIT_FAIL;
 }
 
-static int dial(const char *host, const char *port) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
-  if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
-  int fd = -1;
-  for (ai = res; ai; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
-    if (fd >= 0) close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  return fd;
-}
-
 /* Fetches fresh evidence over the established session; the body is appended to \p body. */
 static enclos_err fetch_fresh(enclos_tls_conn *c, const char *host, const uint8_t *nonce, size_t n,
                               enclos_buf *body) {
@@ -171,7 +157,7 @@ int cli_cmd_attest(int argc, char **argv) {
       goto done;
     }
   }
-  fd = dial(host, port);
+  fd = cli_dial(host, port);
   if (fd < 0) {
     fprintf(stderr, "enclos attest: cannot connect to %s:%s\n", host, port);
     goto done;

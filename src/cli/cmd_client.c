@@ -83,20 +83,6 @@ static bool parse_url(const char *url, client_conn *c) {
   return true;
 }
 
-static int dial(const char *host, const char *port) {
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
-  if (getaddrinfo(host, port, &hints, &res) != 0) return -1;
-  int fd = -1;
-  for (ai = res; ai; ai = ai->ai_next) {
-    fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
-    if (fd >= 0) close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(res);
-  return fd;
-}
-
 static void conn_free(client_conn *c) {
   if (c->chain) enclos_x509_list_free(c->chain, c->n);
   enclos_tls_conn_free(c->conn);
@@ -125,7 +111,7 @@ static int connect_verified(const client_opts *o, const char *sni, client_conn *
       goto done;
     }
   }
-  c->fd = dial(c->host, c->port);
+  c->fd = cli_dial(c->host, c->port);
   if (c->fd < 0) {
     fprintf(stderr, "enclos %s: cannot connect to %s:%s\n", o->cmd, c->host, c->port);
     goto done;
