@@ -124,7 +124,8 @@ int64_t wasm__table_grow(wtable *t, uint32_t delta, void *init) {
  * an idle pooled instance keeps.
  *
  * Fallback (no /proc/self/pagemap, e.g. under Gramine or a kernel without
- * CONFIG_PROC_PAGE_MONITOR, or its self-test failed): madvise(MADV_DONTNEED) over the live
+ * CONFIG_PROC_PAGE_MONITOR, its self-test failed, or in a child after fork(): the descriptor
+ * opened once per process would show the parent's pages): madvise(MADV_DONTNEED) over the live
  * part, which drops the private copies of the pages the call wrote (the next access sees the
  * image again and faults once per page; pages beyond the image read as zero).
  *
@@ -146,6 +147,11 @@ static pthread_once_t pagemap_once = PTHREAD_ONCE_INIT;
 static int pagemap_fd = -1; /* set once by pagemap_probe, read-only afterwards */
 static size_t host_page;
 static atomic_bool restore_drop; /* WASM_RESTORE_DROP forced */
+/* Set in a child after fork(): the descriptor still reads the parent's page tables, so the child
+ * must not trust it (it uses the MADV_DONTNEED restore). */
+static atomic_bool pagemap_forked;
+
+static void pagemap_atfork_child(void) { atomic_store(&pagemap_forked, true); }
 
 static bool pagemap_read(int fd, const void *addr, size_t n, uint64_t *out) {
   size_t want = n * sizeof(uint64_t), done = 0;
@@ -187,13 +193,13 @@ static void pagemap_probe(void) {
     }
   }
   if (mfd >= 0) close(mfd);
-  if (ok) pagemap_fd = fd;
+  if (ok && pthread_atfork(NULL, NULL, pagemap_atfork_child) == 0) pagemap_fd = fd;
   else close(fd);
 }
 
 bool wasm__mem_pagemap_ok(void) {
   pthread_once(&pagemap_once, pagemap_probe);
-  return pagemap_fd >= 0;
+  return pagemap_fd >= 0 && !atomic_load(&pagemap_forked);
 }
 
 void wasm__mem_restore_mode(wasm_restore_mode mode) {

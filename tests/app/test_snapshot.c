@@ -6,6 +6,8 @@
  * path is run both ways (memory.c, "Snapshot images"): by /proc/self/pagemap (private pages
  * compared and copied back) and by dropping the private pages (the fallback without pagemap). */
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <enclos/wasm.h>
 
@@ -190,6 +192,18 @@ static void exact_restore(wasm_restore_mode mode) {
 
 TEST(snapshot_exact_restore_pagemap) { exact_restore(WASM_RESTORE_AUTO); }
 TEST(snapshot_exact_restore_drop) { exact_restore(WASM_RESTORE_DROP); }
+
+TEST(snapshot_pagemap_not_in_fork_child) {
+  /* the pagemap descriptor is the parent's: a child must fall back to dropping pages */
+  CHECK(wasm__mem_pagemap_ok());
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0) _exit(wasm__mem_pagemap_ok() ? 1 : 0);
+  int st = 0;
+  CHECK(waitpid(pid, &st, 0) == pid);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHECK(wasm__mem_pagemap_ok());
+}
 TEST(snapshot_plain_memory) {
   restore_cycle(iso1_wasm, sizeof(iso1_wasm), 1, false);
   restore_cycle(iso8_wasm, sizeof(iso8_wasm), 8, false);
