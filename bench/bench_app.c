@@ -122,7 +122,7 @@ static int bench_module(const char *path, const char *label, size_t n) {
   size_t msz;
   if (run_kind("dirty") &&
       enclos_wasm_instance_export(inst, (enclos_wasm_name){"memory", 6}, &mem) == ENCLOS_OK &&
-      enclos_wasm_memory_data(mem, &mb, &msz) == ENCLOS_OK && msz >= 16 * 4096) {
+      enclos_wasm_memory_data(mem, &mb, &msz) == ENCLOS_OK && msz > WASM_SNAPSHOT_COPY_MAX) {
     for (int mode = 0; mode < 2; mode++) {
       wasm__mem_restore_mode(mode ? WASM_RESTORE_DROP : WASM_RESTORE_AUTO);
       for (size_t i = 0; i < n; i++) {
