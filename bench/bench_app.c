@@ -1,12 +1,14 @@
 /* enclos-bench-app: the cost of a fresh instance per call (issue 4, bench/README.md).
  *
- *   enclos-bench-app [-n N] [--dir DIR] [--echo ECHO.wasm] [--only engine|app|scratch|echo]
+ *   enclos-bench-app [-n N] [--dir DIR] [--echo ECHO.wasm] [--only engine|dirty|app|scratch|echo]
  *
  * For each of DIR/inst-p1.wasm and DIR/inst-p16.wasm (the ~105 KB module of
  * ../shared/bench/wasm/instantiate/, 1 and 16 pages of memory), N times (default 10,000):
  *   engine  restore the snapshot (the fresh instance) + call `noop` (enclos_wasm_call);
  *   app     enclos_app_call(app, "noop", "[]"): take a pooled runner, arm the deadline, parse the
  *           JSON, call, format the result, reset the runner to the snapshot, pool it;
+ *   dirty   restore + write one byte into each of 16 4-KiB pages, with the pagemap restore and
+ *           with the MADV_DONTNEED one (1 MiB memory of inst-p16 only: copy-on-write);
  *   scratch for reference, without snapshots: new store + instantiate + call + free (N/10 times).
  * With --echo, also enclos_app_call(echo, "echo", [<1 KiB string>]) (examples/echo).
  * Prints the median, 10th and 90th percentile and mean of each, in microseconds. --only runs
@@ -21,6 +23,8 @@
 
 #include <enclos/app.h>
 #include <enclos/wasm.h>
+
+#include "wasm/wasm_int.h" /* wasm__mem_restore_mode: both restore paths for --only dirty */
 
 static const char *g_only; /* NULL: everything */
 static clockid_t g_clock = CLOCK_MONOTONIC;
@@ -109,6 +113,38 @@ static int bench_module(const char *path, const char *label, size_t n) {
   }
   snprintf(what, sizeof(what), "%s engine restore+call", label);
   if (run_kind("engine")) report(what, t, n);
+
+  /* dirty: restore + one byte written into each of 16 4-KiB pages (what a call that uses 64 KiB
+   * of memory leaves behind), for both restores of copy-on-write images (memory.c, "Snapshot
+   * images"): pagemap (pages copied back, stay mapped) and drop (MADV_DONTNEED, re-faulted). */
+  enclos_wasm_extern mem;
+  uint8_t *mb;
+  size_t msz;
+  if (run_kind("dirty") &&
+      enclos_wasm_instance_export(inst, (enclos_wasm_name){"memory", 6}, &mem) == ENCLOS_OK &&
+      enclos_wasm_memory_data(mem, &mb, &msz) == ENCLOS_OK && msz > WASM_SNAPSHOT_COPY_MAX) {
+    for (int mode = 0; mode < 2; mode++) {
+      wasm__mem_restore_mode(mode ? WASM_RESTORE_DROP : WASM_RESTORE_AUTO);
+      for (size_t i = 0; i < n; i++) {
+        uint64_t t0 = now_ns();
+        rc = enclos_wasm_snapshot_restore(inst, snap);
+        if (rc == ENCLOS_OK) rc = enclos_wasm_memory_data(mem, &mb, &msz);
+        if (rc != ENCLOS_OK) {
+          ret = die("dirty restore", rc);
+          goto done;
+        }
+        for (size_t k = 0; k < 16; k++) mb[msz - (k + 1) * 4096 + i % 4096] ^= 1;
+        t[i] = now_ns() - t0;
+      }
+      snprintf(what, sizeof(what), "%s restore+16 pages %s", label, mode ? "drop" : "pagemap");
+      report(what, t, n);
+    }
+    wasm__mem_restore_mode(WASM_RESTORE_AUTO);
+    if ((rc = enclos_wasm_snapshot_restore(inst, snap))) {
+      ret = die("dirty restore", rc);
+      goto done;
+    }
+  }
 
   /* app: enclos_app_call */
   enclos_app_limits lim;
@@ -220,7 +256,7 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) g_only = argv[++i];
     else {
       fprintf(stderr, "usage: enclos-bench-app [-n N] [--dir DIR] [--echo ECHO.wasm] "
-                      "[--only engine|app|scratch|echo]\n");
+                      "[--only engine|dirty|app|scratch|echo]\n");
       return 64;
     }
   }

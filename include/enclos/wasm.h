@@ -259,11 +259,14 @@ ENCLOS_MUST_USE enclos_err enclos_wasm_call(enclos_wasm_store *s, enclos_wasm_ex
  * number of stores and threads. Objects the instance imported are not part of it.
  *
  * Memory: above 256 KiB and with guard pages (enclos_wasm_limits.guard_pages) the image lives
- * in a sealed memfd that each instance maps copy-on-write over the start of its reservation; a
- * restore drops the instance's private pages (madvise MADV_DONTNEED), so its cost depends on
- * the pages the call touched, not on the memory size. Up to 256 KiB, without guard pages or
- * without memfd, a restore copies the image into pages that stay mapped (a few microseconds at
- * most, and no page faults).
+ * in a sealed memfd that each instance maps copy-on-write over the start of its reservation. A
+ * restore finds the instance's private (written) pages in /proc/self/pagemap and copies the
+ * image back into those that differ, keeping them mapped so the next call does not page-fault;
+ * its cost depends on the pages the instance wrote, not on the memory size (beyond 1 MiB of
+ * private pages, and where pagemap is unavailable, e.g. under Gramine, it drops them with
+ * madvise MADV_DONTNEED instead and the next call faults them in again). Up to 256 KiB,
+ * without guard pages or without memfd, a restore copies the image into pages that stay
+ * mapped (a few microseconds at most, and no page faults).
  */
 typedef struct enclos_wasm_snapshot enclos_wasm_snapshot;
 

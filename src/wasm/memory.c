@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -100,17 +101,152 @@ int64_t wasm__table_grow(wtable *t, uint32_t delta, void *init) {
 }
 
 /* ---- Snapshot images ------------------------------------------------------------------------
- * Guard-page memories: the image is a memfd (sealed against writes and resizing) holding the
- * memory's bytes; only non-zero 4 KiB blocks are written, the rest stays a hole. An instance
- * maps it MAP_PRIVATE over the start of its reservation once; from then on a restore is
- * madvise(MADV_DONTNEED) over the live part, which drops the private copies of the pages the
- * call wrote (the next access sees the image again; pages beyond the image read as zero), plus
- * an mprotect when the call grew the memory. The kernel work is proportional to the pages that
- * were touched, not to the memory size. Small memories (<= WASM_SNAPSHOT_COPY_MAX), plain
- * memories and hosts without memfd: a heap copy, restored by memcpy into pages that stay
- * mapped. Copying 256 KiB costs a few microseconds; a page fault costs 0.5-1 us on bare metal
- * and 50-100 us in some paravirtualised guests (the project's PVM VM), so for small memories the
- * copy wins everywhere and never faults after the first call. */
+ * Guard-page memories above WASM_SNAPSHOT_COPY_MAX: the image is a memfd (sealed against
+ * writes and resizing) holding the memory's bytes; only non-zero 4 KiB blocks are written, the
+ * rest stays a hole. Each instance maps it MAP_PRIVATE over the start of its reservation once.
+ * The process also maps it once read-only and shared (wmem_image.view), the reference the
+ * restore compares and copies from; both mappings share the page cache.
+ *
+ * Restoring such an instance, preferred path: read /proc/self/pagemap for the live range (one
+ * 8-byte entry per host page, in batches of WASM_PAGEMAP_BATCH; Documentation/admin-guide/mm/
+ * pagemap.rst). Unprivileged readers see bit 63 (present), bit 62 (swapped) and bit 61 (file
+ * page or shared anonymous) though not the frame numbers. In a MAP_PRIVATE mapping of a file a
+ * page that is present or swapped and not a file page is the process's private copy: the call
+ * (or an earlier one) wrote it, or it maps the shared zero page after a read. Every other page
+ * still shows the sealed image (or, beyond the image, was never touched and reads as zero).
+ * Only the private pages are compared with the image (or with zeros beyond it) and copied back
+ * when they differ; they stay mapped, so the next call touches them without a page fault. On
+ * the project's PVM guest a fault costs 50-110 us, comparing a 4 KiB page ~0.1 us. A page once
+ * copied stays private, so later restores compare it again: the cost is proportional to the
+ * pages the instance has written since its last drop, not to the memory size (pagemap's own
+ * cost is a page-table walk, a few ns per page). Above WASM_RESTORE_KEEP_MAX private pages the
+ * restore drops the rest with MADV_DONTNEED, which bounds both the compare work and the memory
+ * an idle pooled instance keeps.
+ *
+ * Fallback (no /proc/self/pagemap, e.g. under Gramine or a kernel without
+ * CONFIG_PROC_PAGE_MONITOR, its self-test failed, or in a child after fork(): the descriptor
+ * opened once per process would show the parent's pages): madvise(MADV_DONTNEED) over the live
+ * part, which drops the private copies of the pages the call wrote (the next access sees the
+ * image again and faults once per page; pages beyond the image read as zero).
+ *
+ * Either way pages the call grew beyond the image go back to PROT_NONE (guarded). Small
+ * memories (<= WASM_SNAPSHOT_COPY_MAX), plain memories and hosts without memfd: a heap copy,
+ * restored by memcpy into pages that stay mapped (copying 256 KiB costs a few microseconds). */
+
+/* Pagemap entries read per pread (a 4 KiB stack buffer: the restore does not allocate). */
+#define WASM_PAGEMAP_BATCH 512u
+/* Private pages a pagemap restore keeps mapped (compares and copies back); the rest of the live
+ * range is dropped. 256 host pages (1 MiB): comparing them costs ~25-50 us, the price of one
+ * page fault on the PVM guest and of ~50 on bare metal. */
+#define WASM_RESTORE_KEEP_MAX 256u
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAP (1ull << 62)
+#define PM_FILE (1ull << 61)
+
+static pthread_once_t pagemap_once = PTHREAD_ONCE_INIT;
+static int pagemap_fd = -1; /* set once by pagemap_probe, read-only afterwards */
+static size_t host_page;
+static atomic_bool restore_drop; /* WASM_RESTORE_DROP forced */
+/* Set in a child after fork(): the descriptor still reads the parent's page tables, so the child
+ * must not trust it (it uses the MADV_DONTNEED restore). */
+static atomic_bool pagemap_forked;
+
+static void pagemap_atfork_child(void) { atomic_store(&pagemap_forked, true); }
+
+static bool pagemap_read(int fd, const void *addr, size_t n, uint64_t *out) {
+  size_t want = n * sizeof(uint64_t), done = 0;
+  off_t off = (off_t)((uintptr_t)addr / host_page * sizeof(uint64_t));
+  while (done < want) {
+    ssize_t r = pread(fd, (uint8_t *)out + done, want - done, off + (off_t)done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += (size_t)r;
+  }
+  return true;
+}
+
+/* Opens /proc/self/pagemap once per process and checks that it reports what the restore relies
+ * on, on a 3-page MAP_PRIVATE mapping of a memfd: a page only read is present and a file page,
+ * a page written is present and not a file page, a page never touched is neither present nor
+ * swapped. Anything else (an emulated /proc, a kernel that hides the flags) disables it. */
+static void pagemap_probe(void) {
+  long ps = sysconf(_SC_PAGESIZE);
+  if (ps <= 0 || ps > (long)ENCLOS_WASM_PAGE_SIZE || ENCLOS_WASM_PAGE_SIZE % (unsigned long)ps)
+    return;
+  host_page = (size_t)ps;
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  int mfd = memfd_create("enclos-pagemap-probe", MFD_CLOEXEC);
+  bool ok = false;
+  if (mfd >= 0 && ftruncate(mfd, (off_t)(3 * host_page)) == 0 &&
+      pwrite(mfd, "x", 1, 0) == 1) {
+    void *map = mmap(NULL, 3 * host_page, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0);
+    if (map != MAP_FAILED) {
+      volatile uint8_t *p = map; /* the accesses must happen: they are what is probed */
+      uint64_t e[3];
+      ok = p[0] == 'x';
+      p[host_page] = 1;
+      ok = ok && pagemap_read(fd, map, 3, e) &&
+           (e[0] & (PM_PRESENT | PM_FILE)) == (PM_PRESENT | PM_FILE) &&
+           (e[1] & (PM_PRESENT | PM_FILE)) == PM_PRESENT && !(e[2] & (PM_PRESENT | PM_SWAP));
+      munmap(map, 3 * host_page);
+    }
+  }
+  if (mfd >= 0) close(mfd);
+  if (ok && pthread_atfork(NULL, NULL, pagemap_atfork_child) == 0) pagemap_fd = fd;
+  else close(fd);
+}
+
+bool wasm__mem_pagemap_ok(void) {
+  pthread_once(&pagemap_once, pagemap_probe);
+  return pagemap_fd >= 0 && !atomic_load(&pagemap_forked);
+}
+
+void wasm__mem_restore_mode(wasm_restore_mode mode) {
+  atomic_store(&restore_drop, mode == WASM_RESTORE_DROP);
+}
+
+static bool page_is_zero(const uint8_t *p, size_t n) {
+  uint64_t acc = 0;
+  for (size_t i = 0; i < n; i += sizeof(uint64_t)) {
+    uint64_t w;
+    memcpy(&w, p + i, sizeof(w));
+    acc |= w;
+  }
+  return acc == 0;
+}
+
+/* The pagemap restore of a memory that has \p img mapped copy-on-write (see above). */
+static enclos_err restore_by_pagemap(wmem *m, const wmem_image *img) {
+  uint64_t e[WASM_PAGEMAP_BATCH];
+  uint64_t npages = m->size / host_page, kept = 0, first;
+  for (first = 0; first < npages; first += WASM_PAGEMAP_BATCH) {
+    size_t n = npages - first < WASM_PAGEMAP_BATCH ? (size_t)(npages - first) : WASM_PAGEMAP_BATCH;
+    if (!pagemap_read(pagemap_fd, m->base + first * host_page, n, e)) break;
+    size_t i;
+    for (i = 0; i < n; i++) {
+      if (!(e[i] & (PM_PRESENT | PM_SWAP)) || (e[i] & PM_FILE)) continue; /* shows the image */
+      if (++kept > WASM_RESTORE_KEEP_MAX) break;
+      uint64_t off = (first + i) * host_page;
+      uint8_t *p = m->base + off;
+      if (off < img->size) {
+        if (memcmp(p, img->view + off, host_page) != 0) memcpy(p, img->view + off, host_page);
+      } else if (!page_is_zero(p, host_page)) {
+        memset(p, 0, host_page);
+      }
+    }
+    if (i < n) {
+      first += i;
+      break;
+    }
+  }
+  /* A failed read or too many private pages: drop the rest (the fallback's semantics). */
+  if (first < npages &&
+      madvise(m->base + first * host_page, (size_t)((npages - first) * host_page),
+              MADV_DONTNEED) != 0)
+    ENCLOS_FAILF(ENCLOS_E_INTERNAL, "madvise(MADV_DONTNEED) on linear memory failed");
+  return ENCLOS_OK;
+}
 
 static atomic_uint_least64_t image_ids = 1;
 
@@ -148,6 +284,8 @@ enclos_err wasm__mem_image_take(const wmem *m, wmem_image *img) {
       if (write_image(fd, m->base, m->size) &&
           fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0) {
         img->fd = fd;
+        void *v = mmap(NULL, (size_t)m->size, PROT_READ, MAP_SHARED, fd, 0);
+        img->view = v == MAP_FAILED ? NULL : v;
         return ENCLOS_OK;
       }
       close(fd);
@@ -161,10 +299,12 @@ enclos_err wasm__mem_image_take(const wmem *m, wmem_image *img) {
 }
 
 void wasm__mem_image_free(wmem_image *img) {
+  if (img->view) munmap((void *)(uintptr_t)img->view, (size_t)img->size);
   if (img->fd >= 0) close(img->fd);
   enclos_free(img->copy);
   img->fd = -1;
   img->copy = NULL;
+  img->view = NULL;
 }
 
 /* Contents of \p img into [base, base + size) by copying (the slow path). */
@@ -189,9 +329,12 @@ enclos_err wasm__mem_image_restore(wmem *m, const wmem_image *img) {
   if (m->reserved) {
     uint64_t live = m->size > img->size ? m->size : img->size;
     if (img->fd >= 0 && m->cow_id == img->id) {
-      /* Fast path: drop what the call wrote; the mapping shows the image again. */
-      if (m->size && madvise(m->base, (size_t)m->size, MADV_DONTNEED) != 0)
+      if (img->view && !atomic_load(&restore_drop) && wasm__mem_pagemap_ok()) {
+        ENCLOS_TRY(restore_by_pagemap(m, img));
+      } else if (m->size && madvise(m->base, (size_t)m->size, MADV_DONTNEED) != 0) {
+        /* drop what the call wrote; the mapping shows the image again */
         ENCLOS_FAILF(ENCLOS_E_INTERNAL, "madvise(MADV_DONTNEED) on linear memory failed");
+      }
     } else if (img->fd >= 0) {
       if (img->size &&
           mmap(m->base, (size_t)img->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,

@@ -340,6 +340,8 @@ typedef struct wmem_image {
   uint64_t id;   /* unique per image (never reused), for wmem.cow_id */
   int fd;        /* memfd holding the image, -1 if none */
   uint8_t *copy; /* heap copy when fd < 0 */
+  const uint8_t *view; /* the memfd mapped read-only and shared (the reference for the
+                          pagemap restore), NULL if the mapping failed */
   uint64_t size; /* bytes */
   uint32_t pages;
 } wmem_image;
@@ -347,6 +349,13 @@ ENCLOS_MUST_USE enclos_err wasm__mem_image_take(const wmem *m, wmem_image *img);
 void wasm__mem_image_free(wmem_image *img);
 /** Makes \p m hold exactly the image: contents, size and page count. */
 ENCLOS_MUST_USE enclos_err wasm__mem_image_restore(wmem *m, const wmem_image *img);
+/** Restores of copy-on-write images (memory.c, "Snapshot images"): WASM_RESTORE_AUTO uses
+ *  /proc/self/pagemap when it passed its self-test, WASM_RESTORE_DROP always drops the private
+ *  pages (the path taken without pagemap). Process-wide; for tests and benchmarks. */
+typedef enum { WASM_RESTORE_AUTO, WASM_RESTORE_DROP } wasm_restore_mode;
+void wasm__mem_restore_mode(wasm_restore_mode mode);
+/** True when restores of copy-on-write images use /proc/self/pagemap (self-test passed). */
+bool wasm__mem_pagemap_ok(void);
 /** Instantiation steps 1-13 (§4.5.4): links \p m against \p imp and allocates the instance's
  *  functions, tables, memories and globals (globals initialised); no segments, no start. */
 ENCLOS_MUST_USE enclos_err wasm__instance_alloc(enclos_wasm_store *s, enclos_wasm_module *m,
