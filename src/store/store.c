@@ -10,8 +10,10 @@
  *   7. tables              system table, app create/drop, usage, kv wrappers
  *
  * LMDB keys: 0x00 'H' header, 0x00 'S' state, 0x00 'A' ‖ tag8 app record; data records are
- * tag8(table) ‖ HMAC-SHA256(k_index(table), table ‖ key) (40 bytes), so one table's records are
- * contiguous (listing scans them with a cursor) while names stay hidden from the host.
+ * tag8(table) ‖ HMAC-SHA256(k_index(table), table ‖ key)[0..16) (24 bytes), so one table's
+ * records are contiguous (listing scans them with a cursor) while names stay hidden from the
+ * host. Two keys of a table sharing the 128-bit MAC (docs/store.md §1) is refused by put and
+ * delete (they decrypt the record they would replace) and by get (the framing names the key).
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -26,8 +28,8 @@
 
 #include "store_int.h"
 
-#define TAG_SIZE 8
-#define DATA_KEY_SIZE (TAG_SIZE + 32)
+#define TAG_SIZE STORE_TABLE_TAG_SIZE
+#define DATA_KEY_SIZE STORE_DATA_KEY_SIZE
 #define APP_KEY_SIZE (2 + TAG_SIZE)
 #define TABLE_ID_MAX (4 + ENCLOS_STORE_MAX_TABLE_NAME)
 /* AAD: "ENCLREC1" | store_id | u8 id_len | id | lmdb key | u64 version */
@@ -183,11 +185,20 @@ cleanup:
   return rc;
 }
 
+void (*store__data_key_hook)(uint8_t lkey[STORE_DATA_KEY_SIZE]);
+
+/* The stored key keeps the first 128 bits of the HMAC (truncation as in RFC 2104 §5 and NIST
+ * SP 800-107 §5.3.3): a PRF output the host and apps cannot steer without k_index. */
 static enclos_err data_key(enclos_store_table *t, const void *key, size_t key_size,
                            uint8_t out[DATA_KEY_SIZE]) {
+  uint8_t mac[32];
   memcpy(out, t->tag, TAG_SIZE);
-  return hmac1(t->kindex, t->id, t->id_len + 1 /* with NUL: unambiguous split */, key, key_size,
-               NULL, 0, out + TAG_SIZE);
+  enclos_err rc = hmac1(t->kindex, t->id, t->id_len + 1 /* with NUL: unambiguous split */, key,
+                        key_size, NULL, 0, mac);
+  memcpy(out + TAG_SIZE, mac, STORE_KEY_MAC_SIZE);
+  enclos_wipe(mac, sizeof(mac));
+  if (store__data_key_hook) store__data_key_hook(out);
+  return rc;
 }
 
 /* ---- 2. sealed records ---------------------------------------------------------------- */
@@ -484,7 +495,7 @@ static enclos_err derive_store_keys(enclos_store *s) {
 }
 
 static enclos_err header_encode(enclos_store *s, const uint8_t seal[32], uint8_t out[STORE_HEADER_SIZE]) {
-  memcpy(out, "ENCLHDR1", 8);
+  memcpy(out, STORE_HEADER_MAGIC, 8);
   memcpy(out + 8, s->store_id, STORE_ID_SIZE);
   ENCLOS_TRY(enclos_random(out + 24, 12));
   return enclos_aead_seal(seal, out + 24, out, 24, s->master, 32, out + 36, out + 68);
@@ -1056,6 +1067,32 @@ static enclos_err finish(enclos_store_txn *x, enclos_err rc) {
   return enclos_store_commit(x);
 }
 
+/* Before a put or delete replaces the record at \p lkey (\p mv, read in the write
+ * transaction): decrypts it and checks that it is this key's. Another key there means the two
+ * share the 128-bit stored key (docs/store.md §1); the other key's record is never replaced. */
+static enclos_err same_key_check(enclos_store_txn *x, enclos_store_table *t, const uint8_t *lkey,
+                                 const MDB_val *mv, const void *key, size_t key_size) {
+  enclos_store *s = x->s;
+  read_view view = {true, x->version};
+  const uint8_t *rk = NULL, *rv = NULL;
+  size_t rks = 0, rvs = 0;
+  enclos_err rc = record_open(s, view, t->kvalue, t->id, t->id_len, lkey, DATA_KEY_SIZE,
+                              mv->mv_data, mv->mv_size, &s->scratch, "previous");
+  if (rc == ENCLOS_OK)
+    rc = store__data_parse(s->scratch.data, s->scratch.len, ENCLOS_STORE_MAX_VALUE_CEILING, &rk,
+                           &rks, &rv, &rvs);
+  if (rc == ENCLOS_OK && (rks != key_size || memcmp(rk, key, key_size) != 0))
+    rc = enclos_err_set(ENCLOS_E_EXISTS, __FILE__, __LINE__,
+                        "key of %zu bytes in table '%s' shares its %d-bit stored key with "
+                        "another key of %zu bytes (a key MAC collision, probability below "
+                        "2^-59 for any store LMDB can hold); refusing to replace the other "
+                        "key's record",
+                        key_size, t->id, 8 * STORE_KEY_MAC_SIZE, rks);
+  if (s->scratch.data) enclos_wipe(s->scratch.data, s->scratch.len);
+  s->scratch.len = 0;
+  return rc;
+}
+
 static enclos_err put_in(enclos_store_txn *x, enclos_store_table *t, const void *key,
                          size_t key_size, const void *value, size_t value_size) {
   enclos_store *s = x->s;
@@ -1064,12 +1101,14 @@ static enclos_err put_in(enclos_store_txn *x, enclos_store_table *t, const void 
   ENCLOS_TRY(data_key(t, key, key_size, lkey));
   txn_table_enter(s, t);
   uint64_t used = 0;
+  /* Everything that can refuse the put comes before anything changes, so a refused put leaves
+   * the transaction usable. */
+  MDB_val mk = {sizeof(lkey), lkey}, mv;
+  int g = mdb_get(x->txn, s->dbi, &mk, &mv);
+  if (g != MDB_SUCCESS && g != MDB_NOTFOUND) return mdb_fail(g, __FILE__, __LINE__, "read record");
+  if (g == MDB_SUCCESS) ENCLOS_TRY(same_key_check(x, t, lkey, &mv, key, key_size));
   if (t->is_app) {
-    /* The quota is checked before anything changes, so a refused put leaves the transaction
-     * usable. The size of the record replaced is authenticated by record_write below. */
-    MDB_val mk = {sizeof(lkey), lkey}, mv;
-    int g = mdb_get(x->txn, s->dbi, &mk, &mv);
-    if (g != MDB_SUCCESS && g != MDB_NOTFOUND) return mdb_fail(g, __FILE__, __LINE__, "read record");
+    /* The size of the record replaced was authenticated by same_key_check. */
     uint64_t freed = 0;
     if (g == MDB_SUCCESS && mv.mv_size >= STORE_RECORD_OVERHEAD + 4)
       freed = mv.mv_size - STORE_RECORD_OVERHEAD - 4;
@@ -1115,6 +1154,10 @@ static enclos_err delete_in(enclos_store_txn *x, enclos_store_table *t, const vo
   uint8_t lkey[DATA_KEY_SIZE];
   size_t old = 0;
   ENCLOS_TRY(data_key(t, key, key_size, lkey));
+  MDB_val mk = {sizeof(lkey), lkey}, mv;
+  int g = mdb_get(x->txn, x->s->dbi, &mk, &mv);
+  if (g != MDB_SUCCESS && g != MDB_NOTFOUND) return mdb_fail(g, __FILE__, __LINE__, "read record");
+  if (g == MDB_SUCCESS) ENCLOS_TRY(same_key_check(x, t, lkey, &mv, key, key_size));
   ENCLOS_TRY(record_delete(x, t->id, lkey, sizeof(lkey), &old));
   ENCLOS_ENSUREF(old != SIZE_MAX, ENCLOS_E_NOT_FOUND, "no key of %zu bytes in table '%s'",
                  key_size, t->id);
