@@ -57,8 +57,8 @@ enclos_err store__header_parse(const uint8_t *data, size_t size, store_header *o
   /* Headers of other store formats have the same size; name the format, not a bad magic. */
   ENCLOS_ENSUREF(memcmp(data, "ENCLHDR", 7) != 0 || data[7] == '0' + STORE_FORMAT,
                  ENCLOS_E_UNSUPPORTED,
-                 "store format %c is not read by this build, which reads format %d only (format "
-                 "1: 40-byte data keys); re-create the store",
+                 "store format %c is not read by this build, which reads format %d only (1: "
+                 "40-byte data keys, 2: HMAC key index); re-create the store",
                  data[7] >= '0' && data[7] <= '9' ? data[7] : '?', STORE_FORMAT);
   enclos_rd_init(&r, data, size);
   ENCLOS_TRY(expect_magic(&r, STORE_HEADER_MAGIC, "store header record"));

@@ -1,11 +1,12 @@
 /* store_int.h: private to src/store. Record formats, the I/O seam, shared internals.
  *
- * Formats (all integers little-endian); store format 2 (format 1 had 40-byte data keys):
- *   data LMDB key   tag8(table) | HMAC-SHA256(k_index(table), table | 0 | key)[0..16)
- *   sealed record   u8 format(=2) | u64 version | iv[12] | ciphertext | tag[16]
+ * Formats (all integers little-endian); store format 3 (1: 40-byte data keys; 2: truncated
+ * HMAC-SHA256 instead of CMAC):
+ *   data LMDB key   tag8(table) | AES-256-CMAC(k_index(table), table | 0 | key)
+ *   sealed record   u8 format(=3) | u64 version | iv[12] | ciphertext | tag[16]
  *   data plaintext  u32 key_size | key | value
  *   app plaintext   app_key[32] | u64 quota | u64 used
- *   header record   "ENCLHDR2" | store_id[16] | iv[12] | wrapped master[32] | tag[16]
+ *   header record   "ENCLHDR3" | store_id[16] | iv[12] | wrapped master[32] | tag[16]
  *   state record    "ENCLSTA1" | u64 version | digest[32] | mac[32]
  *   anchor file     "ENCLANC1" | store_id[16] | u64 version | digest[32] | mac[32]
  */
@@ -19,14 +20,14 @@
 #include <enclos/reader.h>
 #include <enclos/store.h>
 
-/* The store format: the record format byte and the header magic's digit. Format 1 stores
- * (40-byte data keys) are refused at open with ENCLOS_E_UNSUPPORTED. */
-#define STORE_FORMAT 2
+/* The store format: the record format byte and the header magic's digit. Stores of other
+ * formats are refused at open with ENCLOS_E_UNSUPPORTED. */
+#define STORE_FORMAT 3
 #define STORE_RECORD_FORMAT STORE_FORMAT
-#define STORE_HEADER_MAGIC "ENCLHDR2" /* "ENCLHDR" and the format digit */
+#define STORE_HEADER_MAGIC "ENCLHDR3" /* "ENCLHDR" and the format digit */
 #define STORE_TABLE_TAG_SIZE 8
-/* Bytes of the key HMAC kept in the LMDB key (docs/store.md §1: a 128-bit PRF output; a
- * collision is refused, never merged). */
+/* Bytes of the key MAC in the LMDB key (docs/store.md §1: a 128-bit PRF output; a collision
+ * is refused, never merged). */
 #define STORE_KEY_MAC_SIZE 16
 #define STORE_DATA_KEY_SIZE (STORE_TABLE_TAG_SIZE + STORE_KEY_MAC_SIZE)
 #define STORE_RECORD_OVERHEAD (1 + 8 + 12 + 16)
