@@ -40,8 +40,8 @@ ENCLOS_MUST_USE enclos_err enclos_cmac_key_new(const uint8_t key[32], enclos_cma
 ENCLOS_MUST_USE enclos_err enclos_cmac_key_mac(enclos_cmac_key *k, const void *const *parts,
                                                const size_t *sizes, size_t count,
                                                uint8_t out[16]);
-/** For tests: compute with OpenSSL's CMAC instead of the AES-NI path. */
-void enclos_cmac_key_force_evp(enclos_cmac_key *k);
+/** For tests: every input through OpenSSL's CMAC instead of only the long ones. */
+void enclos_cmac_key_force_openssl(enclos_cmac_key *k);
 void enclos_cmac_key_free(enclos_cmac_key *k);
 
 /** AES-256-GCM with a fixed key (the IV is given per operation). */

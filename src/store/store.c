@@ -36,6 +36,8 @@
 #define AAD_MAX (8 + STORE_ID_SIZE + 1 + TABLE_ID_MAX + DATA_KEY_SIZE + 8)
 /* Records up to this plaintext size are decrypted in one piece by a get (then copied). */
 #define GET_SMALL_RECORD 512
+/* Records up to this size have all their cache lines prefetched before the index check. */
+#define GET_PREFETCH_MAX 512
 
 static const uint8_t HEADER_KEY[2] = {0, 'H'};
 static const uint8_t STATE_KEY[2] = {0, 'S'};
@@ -973,6 +975,16 @@ static enclos_err read_txn(enclos_store *s, enclos_store_txn *txn, MDB_txn **out
   return ENCLOS_OK;
 }
 
+/* Starts loading a small record's cache lines at once. The index check reads the tag at its
+ * end, the parse its start and the AES-GCM open everything between; issued together the misses
+ * overlap instead of arriving one after another (a tenth of a 100-byte get, bench/README.md). */
+static void record_prefetch(const MDB_val *mv) {
+  const char *p = mv->mv_data;
+  size_t n = mv->mv_size < GET_PREFETCH_MAX ? mv->mv_size : GET_PREFETCH_MAX;
+  for (size_t o = 0; o < n; o += 64) __builtin_prefetch(p + o);
+  if (n) __builtin_prefetch(p + mv->mv_size - 1);
+}
+
 /* The get path (docs/store.md §4, §9): key HMAC, one LMDB lookup, the index check, then one AES-GCM
  * pass that decrypts the record's key framing into a stack buffer and the value straight into the
  * caller's buffer. No allocation once \p out has grown to the value size. */
@@ -1004,6 +1016,7 @@ enclos_err enclos_store_get(enclos_store *s, enclos_store_txn *txn, enclos_store
     ENCLOS_GUARD_FAILF(ENCLOS_E_NOT_FOUND, "no key of %zu bytes in table '%s'", key_size, t->id);
   }
   MDB_GUARD(g, "read record");
+  record_prefetch(&mv);
   ENCLOS_GUARD(store__record_parse(mv.mv_data, mv.mv_size, &r));
   ENCLOS_GUARD_ENSUREF(r.version <= s->version || (s->in_write && r.version == s->version + 1),
                        ENCLOS_E_TAMPERED, "data record version %llu is newer than the store (%llu)",
