@@ -1107,7 +1107,7 @@ static enclos_err same_key_check(enclos_store_txn *x, enclos_store_table *t, con
     rc = enclos_err_set(ENCLOS_E_EXISTS, __FILE__, __LINE__,
                         "key of %zu bytes in table '%s' shares its %d-bit stored key with "
                         "another key of %zu bytes (a key MAC collision, probability below "
-                        "2^-59 for any store LMDB can hold); refusing to replace the other "
+                        "2^-59 for the < 2^35 records the index can hold); refusing to replace the other "
                         "key's record",
                         key_size, t->id, 8 * STORE_KEY_MAC_SIZE, rks);
   if (s->scratch.data) enclos_wipe(s->scratch.data, s->scratch.len);
