@@ -121,29 +121,22 @@ static enclos_err subkey(const uint8_t *root, const uint8_t *store_id, const cha
                      32);
 }
 
-static enclos_err hmac_new_sub(const uint8_t *root, const uint8_t *sid, const char *purpose,
-                               const char *id, size_t id_len, enclos_hmac_key **out) {
-  uint8_t k[32];
-  enclos_err rc = subkey(root, sid, purpose, id, id_len, k);
-  if (rc == ENCLOS_OK) rc = enclos_hmac_key_new(k, 32, out);
-  enclos_wipe(k, sizeof(k));
-  return rc;
-}
+/* A pre-keyed context (crypto_keyed.h) under subkey(\p purpose, \p id): HMAC-SHA256 when
+ * \p hmac is set, the key index's CMAC when \p cmac is, else AES-256-GCM. */
+typedef struct sub_ctx {
+  enclos_hmac_key **hmac;
+  enclos_cmac_key **cmac;
+  enclos_aead_key **aead;
+} sub_ctx;
 
-static enclos_err cmac_new_sub(const uint8_t *root, const uint8_t *sid, const char *purpose,
-                               const char *id, size_t id_len, enclos_cmac_key **out) {
+static enclos_err new_sub(const uint8_t *root, const uint8_t *sid, const char *purpose,
+                          const char *id, size_t id_len, sub_ctx out) {
   uint8_t k[32];
   enclos_err rc = subkey(root, sid, purpose, id, id_len, k);
-  if (rc == ENCLOS_OK) rc = enclos_cmac_key_new(k, out);
-  enclos_wipe(k, sizeof(k));
-  return rc;
-}
-
-static enclos_err aead_new_sub(const uint8_t *root, const uint8_t *sid, const char *purpose,
-                               const char *id, size_t id_len, enclos_aead_key **out) {
-  uint8_t k[32];
-  enclos_err rc = subkey(root, sid, purpose, id, id_len, k);
-  if (rc == ENCLOS_OK) rc = enclos_aead_key_new(k, out);
+  if (rc == ENCLOS_OK)
+    rc = out.hmac ? enclos_hmac_key_new(k, 32, out.hmac)
+         : out.cmac ? enclos_cmac_key_new(k, out.cmac)
+                    : enclos_aead_key_new(k, out.aead);
   enclos_wipe(k, sizeof(k));
   return rc;
 }
@@ -187,9 +180,10 @@ static enclos_err table_new(enclos_store *s, const char *id, const uint8_t root[
   if (is_app) memcpy(t->app_key, root, 32);
   ENCLOS_GUARD(hmac1(s->k_tag, t->id, t->id_len, NULL, 0, NULL, 0, mac));
   memcpy(t->tag, mac, TAG_SIZE);
-  ENCLOS_GUARD(cmac_new_sub(root, s->store_id, "enclos/store/v3/index-cmac", t->id, t->id_len,
-                            &t->kindex));
-  ENCLOS_GUARD(aead_new_sub(root, s->store_id, "enclos/store/v1/value", t->id, t->id_len, &t->kvalue));
+  ENCLOS_GUARD(new_sub(root, s->store_id, "enclos/store/v3/index-cmac", t->id, t->id_len,
+                       (sub_ctx){.cmac = &t->kindex}));
+  ENCLOS_GUARD(new_sub(root, s->store_id, "enclos/store/v1/value", t->id, t->id_len,
+                       (sub_ctx){.aead = &t->kvalue}));
   *out = t;
   t = NULL;
 cleanup:
@@ -497,11 +491,16 @@ enclos_err enclos_store_sim_seal_key(void *ctx, uint8_t key[32]) {
 }
 
 static enclos_err derive_store_keys(enclos_store *s) {
-  ENCLOS_TRY(hmac_new_sub(s->master, s->store_id, "enclos/store/v1/tag", "", 0, &s->k_tag));
-  ENCLOS_TRY(hmac_new_sub(s->master, s->store_id, "enclos/store/v1/state", "", 0, &s->k_state));
-  ENCLOS_TRY(hmac_new_sub(s->master, s->store_id, "enclos/store/v1/set", "", 0, &s->k_set));
-  ENCLOS_TRY(hmac_new_sub(s->master, s->store_id, "enclos/store/v1/anchor", "", 0, &s->k_anchor));
-  ENCLOS_TRY(aead_new_sub(s->master, s->store_id, "enclos/store/v1/appwrap", "", 0, &s->k_appwrap));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/tag", "", 0,
+                     (sub_ctx){.hmac = &s->k_tag}));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/state", "", 0,
+                     (sub_ctx){.hmac = &s->k_state}));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/set", "", 0,
+                     (sub_ctx){.hmac = &s->k_set}));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/anchor", "", 0,
+                     (sub_ctx){.hmac = &s->k_anchor}));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/appwrap", "", 0,
+                     (sub_ctx){.aead = &s->k_appwrap}));
   return ENCLOS_OK;
 }
 
