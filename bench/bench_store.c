@@ -9,7 +9,7 @@
  *   - single puts: one durable commit per put (sealed: + anchor temp file, fsync, rename, fsync);
  *   - gets: every key once in a shuffled order, each in its own read transaction (LMDB
  *     renew/reset), the value copied into a reused caller buffer. The sealed store does the same
- *     plus the key HMAC, the record-index check and the AES-GCM open. After one warm-up pass
+ *     plus the key CMAC, the record-index check and the AES-GCM open. After one warm-up pass
  *     each, --runs (default 9) sealed and raw passes alternate; the median rates are printed and
  *     the gets ratio is the median of the per-pair ratios (a shared machine's load shifts
  *     between passes; pairing cancels most of it). Gets are timed in thread CPU time

@@ -3,6 +3,7 @@
  * every split into parts. */
 #include <stdlib.h>
 
+#include <enclos/crypto.h>
 #include <enclos/crypto_keyed.h>
 
 #include "vec.h"
@@ -87,4 +88,77 @@ TEST(cmac_differs_by_message_and_key) {
   CHECK_ERR(enclos_cmac_key_mac(NULL, NULL, NULL, 0, a), ENCLOS_E_INVAL);
   enclos_cmac_key_free(k);
   enclos_cmac_key_free(k2);
+}
+
+/* Opens of up to 1 KiB run OpenSSL's GCM mode API over AES-256-ECB blocks, larger ones EVP
+ * (crypto/keyed.c): both must agree with the EVP seal on every size around the block and path
+ * boundaries, for whole and split outputs, and both must refuse (and wipe) a flipped
+ * ciphertext, tag or AAD. */
+TEST(gcm_small_and_evp_opens_agree) {
+  static uint8_t pt[1200], ct[1200], a[1200], b[1200];
+  uint8_t key[32], iv[12], tag[16], aad[80];
+  for (int i = 0; i < 32; i++) key[i] = (uint8_t)(i * 13 + 1);
+  for (int i = 0; i < 80; i++) aad[i] = (uint8_t)(i ^ 0x3c);
+  for (size_t i = 0; i < sizeof(pt); i++) pt[i] = (uint8_t)(i * 31 + 7);
+  enclos_aead_key *small = NULL, *evp = NULL;
+  CHECK_OK(enclos_aead_key_new(key, &small));
+  CHECK_OK(enclos_aead_key_new(key, &evp));
+  enclos_aead_key_force_evp(evp);
+  static const size_t sizes[] = {0,   1,   15,  16,  17,  31,   32,   63,   64,  65,
+                                 122, 255, 256, 257, 511, 1023, 1024, 1025, 1200};
+  for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+    size_t n = sizes[si], an = (si * 7) % 81;
+    memset(iv, (int)si, sizeof(iv));
+    CHECK_OK(enclos_aead_key_seal(evp, iv, aad, an, pt, n, ct, tag));
+    /* One-shot AES-GCM as a third opinion. */
+    CHECK_OK(enclos_aead_open(key, iv, aad, an, ct, n, tag, a));
+    CHECK_MSG(memcmp(a, pt, n) == 0, "one-shot size %zu", n);
+    for (int w = 0; w < 2; w++) {
+      enclos_aead_key *k = w ? evp : small;
+      memset(a, 0, sizeof(a));
+      CHECK_OK(enclos_aead_key_open(k, iv, aad, an, ct, n, tag, a));
+      CHECK_MSG(memcmp(a, pt, n) == 0, "size %zu path %d", n, w);
+      for (size_t cut = 0; cut <= n; cut += n / 3 + 1) {
+        uint8_t *outs[2] = {a, b};
+        size_t parts[2] = {cut, n - cut};
+        CHECK_OK(enclos_aead_key_open_parts(k, iv, aad, an, ct, n, tag, outs, parts, 2));
+        CHECK_MSG(memcmp(a, pt, cut) == 0 && memcmp(b, pt + cut, n - cut) == 0,
+                  "size %zu split at %zu path %d", n, cut, w);
+      }
+      tag[15] ^= 1;
+      CHECK_ERR(enclos_aead_key_open(k, iv, aad, an, ct, n, tag, a), ENCLOS_E_TAMPERED);
+      tag[15] ^= 1;
+      if (an) {
+        aad[an - 1] ^= 0x40;
+        CHECK_ERR(enclos_aead_key_open(k, iv, aad, an, ct, n, tag, a), ENCLOS_E_TAMPERED);
+        aad[an - 1] ^= 0x40;
+      }
+      if (n) {
+        ct[n - 1] ^= 0x01;
+        memset(a, 0x77, n);
+        CHECK_ERR(enclos_aead_key_open(k, iv, aad, an, ct, n, tag, a), ENCLOS_E_TAMPERED);
+        ct[n - 1] ^= 0x01;
+        for (size_t i = 0; i < n; i++) CHECK_MSG(a[i] == 0, "not wiped at %zu of %zu", i, n);
+      }
+    }
+  }
+  /* The GCM spec's test case 16 (AES-256, 60-byte plaintext, 20-byte AAD) through the small
+   * path. */
+  enclos_buf k16 = hexbuf("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"),
+             iv16 = hexbuf("cafebabefacedbaddecaf888"),
+             p16 = hexbuf("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95"
+                          "956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"),
+             a16 = hexbuf("feedfacedeadbeeffeedfacedeadbeefabaddad2"),
+             c16 = hexbuf("522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48"
+                          "590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"),
+             t16 = hexbuf("76fc6ece0f4e1768cddf8853bb2d551b");
+  enclos_aead_key *kk = NULL;
+  CHECK_OK(enclos_aead_key_new(k16.data, &kk));
+  CHECK_OK(enclos_aead_key_open(kk, iv16.data, a16.data, a16.len, c16.data, c16.len, t16.data, a));
+  CHECK_MEM(a, p16.data, p16.len);
+  enclos_aead_key_free(kk);
+  enclos_buf *bufs[] = {&k16, &iv16, &p16, &a16, &c16, &t16};
+  for (size_t i = 0; i < 6; i++) enclos_buf_free(bufs[i]);
+  enclos_aead_key_free(small);
+  enclos_aead_key_free(evp);
 }
