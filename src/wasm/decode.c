@@ -40,14 +40,18 @@ typedef struct wdec {
     if (!(c)) DFAIL(d, code, __VA_ARGS__); \
   } while (0)
 
-/* Translates a reader result: truncation is the spec's "unexpected end", LEB128 errors keep
+/* Translates a reader failure: truncation is the spec's "unexpected end", LEB128 errors keep
  * the reader's own spec wording ("integer representation too long", "integer too large"). */
-static enclos_err rd_check(wdec *d, enclos_err rc) {
-  if (rc == ENCLOS_OK) return ENCLOS_OK;
+static enclos_err rd_fail(wdec *d, enclos_err rc) {
   if (rc == ENCLOS_E_TRUNCATED) DFAIL(d, ENCLOS_E_MALFORMED, "unexpected end");
   char detail[256];
   snprintf(detail, sizeof(detail), "%s", enclos_err_detail());
   DFAIL(d, ENCLOS_E_MALFORMED, "%s", detail);
+}
+
+/* The reader's result as ours: nothing on success (inline, it wraps every read). */
+static inline enclos_err rd_check(wdec *d, enclos_err rc) {
+  return rc == ENCLOS_OK ? ENCLOS_OK : rd_fail(d, rc);
 }
 
 static enclos_err rd_u8(wdec *d, uint8_t *out) { return rd_check(d, enclos_rd_u8(&d->r, out)); }
