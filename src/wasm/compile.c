@@ -130,7 +130,7 @@ static bool op(comp *c, uint32_t o) {
 
 /* Puts the result slot of a value-producing op, remembered in last_dst so that a following
  * local.set/tee can retarget it to the local. */
-static inline void put_dst(comp *c, uint32_t dst) {
+static void put_dst(comp *c, uint32_t dst) {
   put(c, dst);
   c->last_dst = c->len - 1;
 }
