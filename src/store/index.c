@@ -9,7 +9,7 @@
  * the index has one (a record removed) is refused with ENCLOS_E_TAMPERED.
  *
  * Layout: open addressing with linear probing over a power-of-two slot array, load at most 3/4,
- * deletion by backward shift (no tombstones). Fingerprints are bytes of keyed HMAC outputs, so
+ * deletion by backward shift (no tombstones). Fingerprints are keyed MAC outputs (AES-CMAC), so
  * neither the host nor an app can aim keys at one probe chain; their first 8 bytes are the hash.
  * A write transaction's changes go to a separate overlay table (deletions as marked entries)
  * that the commit folds into the main table; abort just clears it. Room in the main table for
@@ -30,9 +30,9 @@ static uint64_t fp_hash(const uint8_t fp[STORE_FP_SIZE]) {
 
 void store__fp_of(const uint8_t *lkey, size_t lkey_size, uint8_t fp[STORE_FP_SIZE]) {
   if (lkey_size >= 8 + STORE_FP_SIZE) {
-    memcpy(fp, lkey + 8, STORE_FP_SIZE); /* data key: tag8 ‖ HMAC; take HMAC bytes */
+    memcpy(fp, lkey + 8, STORE_FP_SIZE); /* data key: tag8 ‖ CMAC; take the CMAC */
   } else {
-    /* App record key 0 'A' tag8: the table tag, then a constant no HMAC output is likely to
+    /* App record key 0 'A' tag8: the table tag, then a constant no CMAC output is likely to
      * share (probability 2^-64 per pair). */
     size_t n = lkey_size > 2 ? lkey_size - 2 : 0;
     if (n > 8) n = 8;

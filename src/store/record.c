@@ -54,8 +54,14 @@ enclos_err store__header_parse(const uint8_t *data, size_t size, store_header *o
   enclos_reader r;
   ENCLOS_ENSUREF(size == STORE_HEADER_SIZE, ENCLOS_E_TAMPERED,
                  "store header record is %zu bytes (want %d)", size, STORE_HEADER_SIZE);
+  /* Headers of other store formats have the same size; name the format, not a bad magic. */
+  ENCLOS_ENSUREF(memcmp(data, "ENCLHDR", 7) != 0 || data[7] == '0' + STORE_FORMAT,
+                 ENCLOS_E_UNSUPPORTED,
+                 "store format %c is not read by this build, which reads format %d only (1: "
+                 "40-byte data keys, 2: HMAC key index); re-create the store",
+                 data[7] >= '0' && data[7] <= '9' ? data[7] : '?', STORE_FORMAT);
   enclos_rd_init(&r, data, size);
-  ENCLOS_TRY(expect_magic(&r, "ENCLHDR1", "store header record"));
+  ENCLOS_TRY(expect_magic(&r, STORE_HEADER_MAGIC, "store header record"));
   ENCLOS_TRY(enclos_rd_copy(&r, out->store_id, STORE_ID_SIZE));
   ENCLOS_TRY(enclos_rd_bytes(&r, 12, &out->iv));
   ENCLOS_TRY(enclos_rd_bytes(&r, 32, &out->wrapped));

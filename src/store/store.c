@@ -10,8 +10,10 @@
  *   7. tables              system table, app create/drop, usage, kv wrappers
  *
  * LMDB keys: 0x00 'H' header, 0x00 'S' state, 0x00 'A' ‖ tag8 app record; data records are
- * tag8(table) ‖ HMAC-SHA256(k_index(table), table ‖ key) (40 bytes), so one table's records are
- * contiguous (listing scans them with a cursor) while names stay hidden from the host.
+ * tag8(table) ‖ AES-256-CMAC(k_index(table), table ‖ 0 ‖ key) (24 bytes), so one table's
+ * records are contiguous (listing scans them with a cursor) while names stay hidden from the
+ * host. Two keys of a table sharing the 128-bit MAC (docs/store.md §1) is refused by put and
+ * delete (they decrypt the record they would replace) and by get (the framing names the key).
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -26,14 +28,16 @@
 
 #include "store_int.h"
 
-#define TAG_SIZE 8
-#define DATA_KEY_SIZE (TAG_SIZE + 32)
+#define TAG_SIZE STORE_TABLE_TAG_SIZE
+#define DATA_KEY_SIZE STORE_DATA_KEY_SIZE
 #define APP_KEY_SIZE (2 + TAG_SIZE)
 #define TABLE_ID_MAX (4 + ENCLOS_STORE_MAX_TABLE_NAME)
 /* AAD: "ENCLREC1" | store_id | u8 id_len | id | lmdb key | u64 version */
 #define AAD_MAX (8 + STORE_ID_SIZE + 1 + TABLE_ID_MAX + DATA_KEY_SIZE + 8)
 /* Records up to this plaintext size are decrypted in one piece by a get (then copied). */
 #define GET_SMALL_RECORD 512
+/* Records up to this size have all their cache lines prefetched before the index check. */
+#define GET_PREFETCH_MAX 512
 
 static const uint8_t HEADER_KEY[2] = {0, 'H'};
 static const uint8_t STATE_KEY[2] = {0, 'S'};
@@ -44,7 +48,7 @@ struct enclos_store_table {
   uint8_t tag[TAG_SIZE];
   bool is_app;
   uint8_t app_key[32]; /* app tables: the app master key (wiped on free) */
-  enclos_hmac_key *kindex;
+  enclos_cmac_key *kindex;
   enclos_aead_key *kvalue;
   uint64_t quota, used;       /* committed */
   uint64_t txn_used, txn_gen; /* inside the write transaction number txn_gen */
@@ -117,20 +121,22 @@ static enclos_err subkey(const uint8_t *root, const uint8_t *store_id, const cha
                      32);
 }
 
-static enclos_err hmac_new_sub(const uint8_t *root, const uint8_t *sid, const char *purpose,
-                               const char *id, size_t id_len, enclos_hmac_key **out) {
-  uint8_t k[32];
-  enclos_err rc = subkey(root, sid, purpose, id, id_len, k);
-  if (rc == ENCLOS_OK) rc = enclos_hmac_key_new(k, 32, out);
-  enclos_wipe(k, sizeof(k));
-  return rc;
-}
+/* A pre-keyed context (crypto_keyed.h) under subkey(\p purpose, \p id): HMAC-SHA256 when
+ * \p hmac is set, the key index's CMAC when \p cmac is, else AES-256-GCM. */
+typedef struct sub_ctx {
+  enclos_hmac_key **hmac;
+  enclos_cmac_key **cmac;
+  enclos_aead_key **aead;
+} sub_ctx;
 
-static enclos_err aead_new_sub(const uint8_t *root, const uint8_t *sid, const char *purpose,
-                               const char *id, size_t id_len, enclos_aead_key **out) {
+static enclos_err new_sub(const uint8_t *root, const uint8_t *sid, const char *purpose,
+                          const char *id, size_t id_len, sub_ctx out) {
   uint8_t k[32];
   enclos_err rc = subkey(root, sid, purpose, id, id_len, k);
-  if (rc == ENCLOS_OK) rc = enclos_aead_key_new(k, out);
+  if (rc == ENCLOS_OK)
+    rc = out.hmac ? enclos_hmac_key_new(k, 32, out.hmac)
+         : out.cmac ? enclos_cmac_key_new(k, out.cmac)
+                    : enclos_aead_key_new(k, out.aead);
   enclos_wipe(k, sizeof(k));
   return rc;
 }
@@ -156,7 +162,7 @@ static bool app_name_valid(const char *name, size_t *len) {
 
 static void table_free(enclos_store_table *t) {
   if (!t) return;
-  enclos_hmac_key_free(t->kindex);
+  enclos_cmac_key_free(t->kindex);
   enclos_aead_key_free(t->kvalue);
   enclos_free_secret(t, sizeof(*t));
 }
@@ -174,8 +180,10 @@ static enclos_err table_new(enclos_store *s, const char *id, const uint8_t root[
   if (is_app) memcpy(t->app_key, root, 32);
   ENCLOS_GUARD(hmac1(s->k_tag, t->id, t->id_len, NULL, 0, NULL, 0, mac));
   memcpy(t->tag, mac, TAG_SIZE);
-  ENCLOS_GUARD(hmac_new_sub(root, s->store_id, "enclos/store/v1/index", t->id, t->id_len, &t->kindex));
-  ENCLOS_GUARD(aead_new_sub(root, s->store_id, "enclos/store/v1/value", t->id, t->id_len, &t->kvalue));
+  ENCLOS_GUARD(new_sub(root, s->store_id, "enclos/store/v3/index-cmac", t->id, t->id_len,
+                       (sub_ctx){.cmac = &t->kindex}));
+  ENCLOS_GUARD(new_sub(root, s->store_id, "enclos/store/v1/value", t->id, t->id_len,
+                       (sub_ctx){.aead = &t->kvalue}));
   *out = t;
   t = NULL;
 cleanup:
@@ -183,11 +191,19 @@ cleanup:
   return rc;
 }
 
+void (*store__data_key_hook)(uint8_t lkey[STORE_DATA_KEY_SIZE]);
+
+/* The stored key's MAC part is AES-256-CMAC (NIST SP 800-38B), a 128-bit PRF: the host and
+ * apps cannot steer it without k_index. It replaced truncated HMAC-SHA256 (store format 2) at a
+ * third of the cost for the short keys apps use (docs/store.md §1, §9). */
 static enclos_err data_key(enclos_store_table *t, const void *key, size_t key_size,
                            uint8_t out[DATA_KEY_SIZE]) {
+  const void *parts[2] = {t->id, key};
+  size_t sizes[2] = {t->id_len + 1 /* with NUL: unambiguous split */, key_size};
   memcpy(out, t->tag, TAG_SIZE);
-  return hmac1(t->kindex, t->id, t->id_len + 1 /* with NUL: unambiguous split */, key, key_size,
-               NULL, 0, out + TAG_SIZE);
+  ENCLOS_TRY(enclos_cmac_key_mac(t->kindex, parts, sizes, 2, out + TAG_SIZE));
+  if (store__data_key_hook) store__data_key_hook(out);
+  return ENCLOS_OK;
 }
 
 /* ---- 2. sealed records ---------------------------------------------------------------- */
@@ -475,16 +491,21 @@ enclos_err enclos_store_sim_seal_key(void *ctx, uint8_t key[32]) {
 }
 
 static enclos_err derive_store_keys(enclos_store *s) {
-  ENCLOS_TRY(hmac_new_sub(s->master, s->store_id, "enclos/store/v1/tag", "", 0, &s->k_tag));
-  ENCLOS_TRY(hmac_new_sub(s->master, s->store_id, "enclos/store/v1/state", "", 0, &s->k_state));
-  ENCLOS_TRY(hmac_new_sub(s->master, s->store_id, "enclos/store/v1/set", "", 0, &s->k_set));
-  ENCLOS_TRY(hmac_new_sub(s->master, s->store_id, "enclos/store/v1/anchor", "", 0, &s->k_anchor));
-  ENCLOS_TRY(aead_new_sub(s->master, s->store_id, "enclos/store/v1/appwrap", "", 0, &s->k_appwrap));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/tag", "", 0,
+                     (sub_ctx){.hmac = &s->k_tag}));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/state", "", 0,
+                     (sub_ctx){.hmac = &s->k_state}));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/set", "", 0,
+                     (sub_ctx){.hmac = &s->k_set}));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/anchor", "", 0,
+                     (sub_ctx){.hmac = &s->k_anchor}));
+  ENCLOS_TRY(new_sub(s->master, s->store_id, "enclos/store/v1/appwrap", "", 0,
+                     (sub_ctx){.aead = &s->k_appwrap}));
   return ENCLOS_OK;
 }
 
 static enclos_err header_encode(enclos_store *s, const uint8_t seal[32], uint8_t out[STORE_HEADER_SIZE]) {
-  memcpy(out, "ENCLHDR1", 8);
+  memcpy(out, STORE_HEADER_MAGIC, 8);
   memcpy(out + 8, s->store_id, STORE_ID_SIZE);
   ENCLOS_TRY(enclos_random(out + 24, 12));
   return enclos_aead_seal(seal, out + 24, out, 24, s->master, 32, out + 36, out + 68);
@@ -953,6 +974,16 @@ static enclos_err read_txn(enclos_store *s, enclos_store_txn *txn, MDB_txn **out
   return ENCLOS_OK;
 }
 
+/* Starts loading a small record's cache lines at once. The index check reads the tag at its
+ * end, the parse its start and the AES-GCM open everything between; issued together the misses
+ * overlap instead of arriving one after another (a tenth of a 100-byte get, bench/README.md). */
+static void record_prefetch(const MDB_val *mv) {
+  const char *p = mv->mv_data;
+  size_t n = mv->mv_size < GET_PREFETCH_MAX ? mv->mv_size : GET_PREFETCH_MAX;
+  for (size_t o = 0; o < n; o += 64) __builtin_prefetch(p + o);
+  if (n) __builtin_prefetch(p + mv->mv_size - 1);
+}
+
 /* The get path (docs/store.md §4, §9): key HMAC, one LMDB lookup, the index check, then one AES-GCM
  * pass that decrypts the record's key framing into a stack buffer and the value straight into the
  * caller's buffer. No allocation once \p out has grown to the value size. */
@@ -984,6 +1015,7 @@ enclos_err enclos_store_get(enclos_store *s, enclos_store_txn *txn, enclos_store
     ENCLOS_GUARD_FAILF(ENCLOS_E_NOT_FOUND, "no key of %zu bytes in table '%s'", key_size, t->id);
   }
   MDB_GUARD(g, "read record");
+  record_prefetch(&mv);
   ENCLOS_GUARD(store__record_parse(mv.mv_data, mv.mv_size, &r));
   ENCLOS_GUARD_ENSUREF(r.version <= s->version || (s->in_write && r.version == s->version + 1),
                        ENCLOS_E_TAMPERED, "data record version %llu is newer than the store (%llu)",
@@ -1056,6 +1088,32 @@ static enclos_err finish(enclos_store_txn *x, enclos_err rc) {
   return enclos_store_commit(x);
 }
 
+/* Before a put or delete replaces the record at \p lkey (\p mv, read in the write
+ * transaction): decrypts it and checks that it is this key's. Another key there means the two
+ * share the 128-bit stored key (docs/store.md §1); the other key's record is never replaced. */
+static enclos_err same_key_check(enclos_store_txn *x, enclos_store_table *t, const uint8_t *lkey,
+                                 const MDB_val *mv, const void *key, size_t key_size) {
+  enclos_store *s = x->s;
+  read_view view = {true, x->version};
+  const uint8_t *rk = NULL, *rv = NULL;
+  size_t rks = 0, rvs = 0;
+  enclos_err rc = record_open(s, view, t->kvalue, t->id, t->id_len, lkey, DATA_KEY_SIZE,
+                              mv->mv_data, mv->mv_size, &s->scratch, "previous");
+  if (rc == ENCLOS_OK)
+    rc = store__data_parse(s->scratch.data, s->scratch.len, ENCLOS_STORE_MAX_VALUE_CEILING, &rk,
+                           &rks, &rv, &rvs);
+  if (rc == ENCLOS_OK && (rks != key_size || memcmp(rk, key, key_size) != 0))
+    rc = enclos_err_set(ENCLOS_E_EXISTS, __FILE__, __LINE__,
+                        "key of %zu bytes in table '%s' shares its %d-bit stored key with "
+                        "another key of %zu bytes (a key MAC collision, probability below "
+                        "2^-59 for the < 2^35 records the index can hold); refusing to replace the other "
+                        "key's record",
+                        key_size, t->id, 8 * STORE_KEY_MAC_SIZE, rks);
+  if (s->scratch.data) enclos_wipe(s->scratch.data, s->scratch.len);
+  s->scratch.len = 0;
+  return rc;
+}
+
 static enclos_err put_in(enclos_store_txn *x, enclos_store_table *t, const void *key,
                          size_t key_size, const void *value, size_t value_size) {
   enclos_store *s = x->s;
@@ -1064,12 +1122,14 @@ static enclos_err put_in(enclos_store_txn *x, enclos_store_table *t, const void 
   ENCLOS_TRY(data_key(t, key, key_size, lkey));
   txn_table_enter(s, t);
   uint64_t used = 0;
+  /* Everything that can refuse the put comes before anything changes, so a refused put leaves
+   * the transaction usable. */
+  MDB_val mk = {sizeof(lkey), lkey}, mv;
+  int g = mdb_get(x->txn, s->dbi, &mk, &mv);
+  if (g != MDB_SUCCESS && g != MDB_NOTFOUND) return mdb_fail(g, __FILE__, __LINE__, "read record");
+  if (g == MDB_SUCCESS) ENCLOS_TRY(same_key_check(x, t, lkey, &mv, key, key_size));
   if (t->is_app) {
-    /* The quota is checked before anything changes, so a refused put leaves the transaction
-     * usable. The size of the record replaced is authenticated by record_write below. */
-    MDB_val mk = {sizeof(lkey), lkey}, mv;
-    int g = mdb_get(x->txn, s->dbi, &mk, &mv);
-    if (g != MDB_SUCCESS && g != MDB_NOTFOUND) return mdb_fail(g, __FILE__, __LINE__, "read record");
+    /* The size of the record replaced was authenticated by same_key_check. */
     uint64_t freed = 0;
     if (g == MDB_SUCCESS && mv.mv_size >= STORE_RECORD_OVERHEAD + 4)
       freed = mv.mv_size - STORE_RECORD_OVERHEAD - 4;
@@ -1115,6 +1175,10 @@ static enclos_err delete_in(enclos_store_txn *x, enclos_store_table *t, const vo
   uint8_t lkey[DATA_KEY_SIZE];
   size_t old = 0;
   ENCLOS_TRY(data_key(t, key, key_size, lkey));
+  MDB_val mk = {sizeof(lkey), lkey}, mv;
+  int g = mdb_get(x->txn, x->s->dbi, &mk, &mv);
+  if (g != MDB_SUCCESS && g != MDB_NOTFOUND) return mdb_fail(g, __FILE__, __LINE__, "read record");
+  if (g == MDB_SUCCESS) ENCLOS_TRY(same_key_check(x, t, lkey, &mv, key, key_size));
   ENCLOS_TRY(record_delete(x, t->id, lkey, sizeof(lkey), &old));
   ENCLOS_ENSUREF(old != SIZE_MAX, ENCLOS_E_NOT_FOUND, "no key of %zu bytes in table '%s'",
                  key_size, t->id);

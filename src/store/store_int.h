@@ -1,10 +1,12 @@
 /* store_int.h: private to src/store. Record formats, the I/O seam, shared internals.
  *
- * Formats (all integers little-endian):
- *   sealed record   u8 format(=1) | u64 version | iv[12] | ciphertext | tag[16]
+ * Formats (all integers little-endian); store format 3 (1: 40-byte data keys; 2: truncated
+ * HMAC-SHA256 instead of CMAC):
+ *   data LMDB key   tag8(table) | AES-256-CMAC(k_index(table), table | 0 | key)
+ *   sealed record   u8 format(=3) | u64 version | iv[12] | ciphertext | tag[16]
  *   data plaintext  u32 key_size | key | value
  *   app plaintext   app_key[32] | u64 quota | u64 used
- *   header record   "ENCLHDR1" | store_id[16] | iv[12] | wrapped master[32] | tag[16]
+ *   header record   "ENCLHDR3" | store_id[16] | iv[12] | wrapped master[32] | tag[16]
  *   state record    "ENCLSTA1" | u64 version | digest[32] | mac[32]
  *   anchor file     "ENCLANC1" | store_id[16] | u64 version | digest[32] | mac[32]
  */
@@ -18,7 +20,16 @@
 #include <enclos/reader.h>
 #include <enclos/store.h>
 
-#define STORE_RECORD_FORMAT 1
+/* The store format: the record format byte and the header magic's digit. Stores of other
+ * formats are refused at open with ENCLOS_E_UNSUPPORTED. */
+#define STORE_FORMAT 3
+#define STORE_RECORD_FORMAT STORE_FORMAT
+#define STORE_HEADER_MAGIC "ENCLHDR3" /* "ENCLHDR" and the format digit */
+#define STORE_TABLE_TAG_SIZE 8
+/* Bytes of the key MAC in the LMDB key (docs/store.md §1: a 128-bit PRF output; a collision
+ * is refused, never merged). */
+#define STORE_KEY_MAC_SIZE 16
+#define STORE_DATA_KEY_SIZE (STORE_TABLE_TAG_SIZE + STORE_KEY_MAC_SIZE)
 #define STORE_RECORD_OVERHEAD (1 + 8 + 12 + 16)
 #define STORE_ID_SIZE 16
 #define STORE_HEADER_SIZE (8 + STORE_ID_SIZE + 12 + 32 + 16)
@@ -39,6 +50,11 @@ typedef struct store_io {
 extern store_io store__io;
 /* Restores the libc functions. */
 void store__io_reset(void);
+
+/* Test seam: when set, called on every data LMDB key right after it is derived, so that tests
+ * can force two keys onto one stored key (a 2^-128-per-pair event otherwise). NULL in
+ * production; nothing outside tests sets it. */
+extern void (*store__data_key_hook)(uint8_t lkey[STORE_DATA_KEY_SIZE]);
 
 typedef struct store_record {
   uint64_t version;

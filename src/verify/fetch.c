@@ -251,6 +251,11 @@ static enclos_err fetch_amd(enclos_hw_collateral *c, const uint8_t *ev, size_t s
              b[0], b[1], b[6], b[7]);
   ENCLOS_TRY(get_into(c, url, NULL, o));
   snprintf(url, sizeof url, "%s/vcek/v1/%s/cert_chain", kds, prod);
+  ENCLOS_TRY(get_into(c, url, NULL, o));
+  /* The ARK-signed product CRL (KDS /vcek/v1/{product}/crl), so that verification step 7 (ASK
+   * revocation, snp.c check_amd_crl) runs instead of being skipped; missing, the fetch fails as
+   * Intel's root CRL does. */
+  snprintf(url, sizeof url, "%s/vcek/v1/%s/crl", kds, prod);
   return get_into(c, url, NULL, o);
 }
 

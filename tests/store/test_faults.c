@@ -233,6 +233,47 @@ TEST(keyed_crypto_matches_one_shot) {
   enclos_hmac_key_free(hk);
 }
 
+/* Every key of the table onto one stored key: what a 128-bit key-MAC collision would do. */
+static void collide_all(uint8_t lkey[STORE_DATA_KEY_SIZE]) {
+  memset(lkey + STORE_TABLE_TAG_SIZE, 0x5a, STORE_KEY_MAC_SIZE);
+}
+
+TEST(key_mac_collision_fails_closed) {
+  const char *dir = store_test_dir("collision");
+  enclos_store *s = store_test_open(dir);
+  enclos_store_table *sys = NULL;
+  enclos_store_txn *x = NULL;
+  enclos_buf b = ENCLOS_BUF_INIT;
+  CHECK_OK(enclos_store_system(s, &sys));
+  store__data_key_hook = collide_all;
+  CHECK_OK(store_put_str(s, sys, "alpha", "first"));
+  CHECK_OK(store_put_str(s, sys, "alpha", "second")); /* the same key still overwrites */
+  /* Another key on the same stored key: put and delete refuse, get does not return alpha's. */
+  CHECK_ERR(store_put_str(s, sys, "beta", "other"), ENCLOS_E_EXISTS);
+  CHECK_CONTAINS(enclos_err_detail(), "collision");
+  CHECK_ERR(enclos_store_delete(s, NULL, sys, "beta", 4), ENCLOS_E_EXISTS);
+  CHECK_ERR(enclos_store_get(s, NULL, sys, "beta", 4, &b), ENCLOS_E_TAMPERED);
+  CHECK_EQ_INT(b.len, 0);
+  store_test_expect(s, sys, "alpha", "second");
+  /* Refused before changing anything: the write transaction stays usable. */
+  CHECK_OK(enclos_store_begin(s, true, &x));
+  CHECK_ERR(enclos_store_put(s, x, sys, "gamma", 5, "g", 1), ENCLOS_E_EXISTS);
+  CHECK_OK(enclos_store_put(s, x, sys, "alpha", 5, "third", 5));
+  CHECK_OK(enclos_store_commit(x));
+  store_test_expect(s, sys, "alpha", "third");
+  /* Once alpha is gone the stored key is free for beta. */
+  CHECK_OK(enclos_store_delete(s, NULL, sys, "alpha", 5));
+  CHECK_OK(store_put_str(s, sys, "beta", "now free"));
+  store_test_expect(s, sys, "beta", "now free");
+  CHECK_OK(enclos_store_verify(s));
+  store__data_key_hook = NULL;
+  CHECK_ERR(enclos_store_get(s, NULL, sys, "beta", 4, &b), ENCLOS_E_NOT_FOUND);
+  enclos_buf_free(&b);
+  enclos_store_close(s);
+  s = store_test_open(dir); /* full verification at open */
+  enclos_store_close(s);
+}
+
 TEST(decoders_reject_malformed_bytes) {
   uint8_t buf[200];
   memset(buf, 0, sizeof(buf));

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/store_int.h"
 #include "store_test.h"
 
 typedef struct raw_db {
@@ -28,7 +29,7 @@ static void raw_close(raw_db *r) {
   mdb_env_close(r->env);
 }
 
-/* Copies of the (LMDB key, record) pairs of all data records (40-byte keys), in LMDB order. */
+/* Copies of the (LMDB key, record) pairs of all data records (24-byte keys), in LMDB order. */
 typedef struct raw_rec {
   uint8_t key[64];
   size_t key_size;
@@ -42,7 +43,7 @@ static int raw_records(raw_db *r, raw_rec *out, int max) {
   int n = 0;
   CHECK(mdb_cursor_open(r->txn, r->dbi, &c) == 0);
   for (int g = mdb_cursor_get(c, &k, &v, MDB_FIRST); g == 0; g = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    if (k.mv_size != 40 || v.mv_size > sizeof(out->val) || n == max) continue;
+    if (k.mv_size != 24 || v.mv_size > sizeof(out->val) || n == max) continue;
     memcpy(out[n].key, k.mv_data, k.mv_size);
     out[n].key_size = k.mv_size;
     memcpy(out[n].val, v.mv_data, v.mv_size);
@@ -309,6 +310,25 @@ TEST(tamper_anchor_and_state_records) {
   CHECK_CONTAINS(enclos_err_detail(), "tampered header");
 }
 
+/* A store written in format 1 (40-byte data keys) is refused by name, not misread. */
+TEST(store_format_1_is_refused) {
+  const char *dir = store_test_dir("format1");
+  setup_one(dir);
+  raw_db r;
+  raw_open(&r, dir);
+  MDB_val hk = {2, (void *)(uintptr_t)"\0H"}, v;
+  uint8_t hdr[128];
+  CHECK(mdb_get(r.txn, r.dbi, &hk, &v) == 0);
+  CHECK(v.mv_size <= sizeof(hdr));
+  memcpy(hdr, v.mv_data, v.mv_size);
+  CHECK_MEM(hdr, STORE_HEADER_MAGIC, 8);
+  memcpy(hdr, "ENCLHDR1", 8);
+  raw_put(&r, hk.mv_data, 2, hdr, v.mv_size);
+  raw_close(&r);
+  CHECK_ERR(open_err(dir), ENCLOS_E_UNSUPPORTED);
+  CHECK_CONTAINS(enclos_err_detail(), "store format 1 is not read");
+}
+
 /* The host edits the database while the store is open (a child process, as LMDB allows):
  * reads check every record against the store's trusted index, so a replayed older record, a
  * restored deleted record and a removed record are each refused on the next read. */
@@ -388,7 +408,7 @@ static raw_rec capture(const char *dir, enclos_store *s, enclos_store_table *t, 
     if (!seen) out = now[i];
   }
   for (int i = 0; i < n && i < 16; i++) before[i] = now[i];
-  CHECK(out.key_size == 40);
+  CHECK(out.key_size == 24);
   return out;
 }
 
@@ -402,7 +422,7 @@ TEST(tamper_replay_removal_and_resurrection_caught_on_read) {
   raw_rec k_new = capture(dir, s, sys, "k", "new value", seen, 1);
   raw_rec gone = capture(dir, s, sys, "gone", "deleted later", seen, 1);
   raw_rec kept = capture(dir, s, sys, "kept", "stays", seen, 2);
-  CHECK(memcmp(k_old.key, k_new.key, 40) == 0);
+  CHECK(memcmp(k_old.key, k_new.key, 24) == 0);
   CHECK_OK(enclos_store_delete(s, NULL, sys, "gone", 4));
 
   /* 1. The older ciphertext of "k" put back: authentic (AEAD) but not the current record. */

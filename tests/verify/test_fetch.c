@@ -39,11 +39,15 @@ static bool srv_start(srv *s) {
           "\"%s\"]}},"
           "\"/IntelSGXRootCA.der\":{\"file\":\"%s\"},"
           "\"/vcek/v1/Milan/cert_chain\":{\"file\":\"%s\"},"
+          "\"/vcek/v1/Milan/crl\":{\"file\":\"%s\"},"
           "\"/vcek/v1/Milan/d49554ec717f4e5b0fe6b143bcf0405bd7ae304727edf46603f2a76aef6a3abc15d7af38db757039029f"
           "0efacfd08e244324884738c72b082e2f87a44d541eb6\":{\"file\":\"%s\"}}",
           MC "fmspc_00906ED50000_2023_07_12.json", MC "tcb_signer.pem", MC "root_ca.pem", MC "qe_identity.json",
           MC "tcb_signer.pem", MC "root_ca.pem", MC "processor_crl.der", MC "processor_ca.pem", MC "root_ca.pem",
-          MC "root_crl.der", VS "cert_chain_milan", VS "vcek_milan.der");
+          MC "root_crl.der", VS "cert_chain_milan",
+          /* No real ARK-signed CRL exists here: an unrelated CRL stands in, which the verifier
+           * ignores (not issued by the ARK); the test checks that it is fetched and cached. */
+          MC "root_crl.der", VS "vcek_milan.der");
   fclose(f);
   char cmd[1024];
   snprintf(cmd, sizeof cmd,
@@ -143,9 +147,10 @@ TEST(fetch_amd_kds_vcek) {
   enclos_buf log = vh_read(lp);
   CHECK_OK(enclos_buf_append_u8(&log, 0));
   CHECK_CONTAINS((const char *)log.data, "?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115");
+  CHECK_CONTAINS((const char *)log.data, "/vcek/v1/Milan/crl");
   enclos_buf_free(&log);
   srv_stop(&s);
-  /* VCEK and chain are served from the cache while valid. */
+  /* VCEK, chain and CRL are served from the cache while valid. */
   CHECK_OK(fetch(&s, &rep, "2024-01-01T00:00:00Z", &c));
   enclos_hw_collateral_free(c);
   enclos_buf_free(&rep);
