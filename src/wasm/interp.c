@@ -1,7 +1,8 @@
 /* interp.c: the dispatch loop over compiled code (see compile.c for the code format).
  *
  * Divisions:
- *   1. Value helpers and float semantics (§4.3.3: fmin/fmax, nearest, truncation).
+ *   1. Value helpers and float semantics (§4.3.3: nearest, 64-bit truncation; fmin/fmax and
+ *      32-bit trunc_sat are in wasm_int.h, shared with simd.c).
  *   2. Host calls.
  *   3. Loop helpers: operand macros, frame zeroing, dispatch (and its op statistics).
  *      The loop itself is interp_loop.inc: explicit call-frame stack (never recursing on the
