@@ -13,6 +13,25 @@
 
 #include "ratls_int.h"
 
+/* A fresh P-256 key, bound into the claims *c (hash of its SPKI), and the evidence
+ * extension over those claims: what both a leaf and the CA request carry. */
+static enclos_err key_with_evidence(enclos_tee *tee, enclos_claims *c, enclos_pkey **key_out,
+                                    enclos_buf *ext) {
+  enclos_err rc = ENCLOS_OK;
+  enclos_pkey *key = NULL;
+  enclos_buf spki = ENCLOS_BUF_INIT;
+  ENCLOS_GUARD(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &key));
+  ENCLOS_GUARD(enclos_pkey_spki(key, &spki));
+  ENCLOS_GUARD(enclos_claims_set_pubkey(c, spki.data, spki.len));
+  ENCLOS_GUARD(enclos_ratls_make_evidence(tee, c, ext));
+  *key_out = key;
+  key = NULL;
+cleanup:
+  enclos_pkey_free(key);
+  enclos_buf_free(&spki);
+  return rc;
+}
+
 /* 1. Leaves -------------------------------------------------------------------------- */
 
 enclos_err enclos_ratls_mint_leaf(enclos_tee *tee, const enclos_ratls_leaf_opts *opts,
@@ -27,12 +46,9 @@ enclos_err enclos_ratls_mint_leaf(enclos_tee *tee, const enclos_ratls_leaf_opts 
   int64_t now = opts->now ? opts->now : enclos_time_now();
   enclos_err rc = ENCLOS_OK;
   enclos_pkey *key = NULL;
-  enclos_buf spki = ENCLOS_BUF_INIT, ext = ENCLOS_BUF_INIT;
+  enclos_buf ext = ENCLOS_BUF_INIT;
   enclos_claims c;
   memset(&c, 0, sizeof(c));
-  ENCLOS_GUARD(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &key));
-  ENCLOS_GUARD(enclos_pkey_spki(key, &spki));
-  ENCLOS_GUARD(enclos_claims_set_pubkey(&c, spki.data, spki.len));
   if (opts->config_root) {
     c.has_config_root = true;
     memcpy(c.config_root, opts->config_root, 32);
@@ -47,7 +63,7 @@ enclos_err enclos_ratls_mint_leaf(enclos_tee *tee, const enclos_ratls_leaf_opts 
     memcpy(c.app_code_hash, opts->app_code_hash, 32);
     memcpy(c.app_config_root, opts->app_config_root, 32);
   }
-  ENCLOS_GUARD(enclos_ratls_make_evidence(tee, &c, &ext));
+  ENCLOS_GUARD(key_with_evidence(tee, &c, &key, &ext));
   enclos_x509_ext e = {.oid = ENCLOS_RATLS_OID_EVIDENCE, .value = ext.data, .size = ext.len, .critical = false};
   enclos_x509_make_opts mo = {.subject_cn = opts->cn ? opts->cn : "enclos",
                               .subject_o = "enclos RA-TLS",
@@ -63,7 +79,6 @@ enclos_err enclos_ratls_mint_leaf(enclos_tee *tee, const enclos_ratls_leaf_opts 
   key = NULL;
 cleanup:
   enclos_pkey_free(key);
-  enclos_buf_free(&spki);
   enclos_buf_free(&ext);
   return rc;
 }
@@ -80,24 +95,20 @@ enclos_err enclos_ratls_ca_request(enclos_tee *tee, const uint8_t *config_root, 
                                    enclos_buf *csr_der) {
   enclos_err rc = ENCLOS_OK;
   enclos_pkey *key = NULL;
-  enclos_buf spki = ENCLOS_BUF_INIT, ext = ENCLOS_BUF_INIT;
+  enclos_buf ext = ENCLOS_BUF_INIT;
   enclos_claims c;
   memset(&c, 0, sizeof(c));
-  ENCLOS_GUARD(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &key));
-  ENCLOS_GUARD(enclos_pkey_spki(key, &spki));
-  ENCLOS_GUARD(enclos_claims_set_pubkey(&c, spki.data, spki.len));
   if (config_root) {
     c.has_config_root = true;
     memcpy(c.config_root, config_root, 32);
   }
-  ENCLOS_GUARD(enclos_ratls_make_evidence(tee, &c, &ext));
+  ENCLOS_GUARD(key_with_evidence(tee, &c, &key, &ext));
   enclos_x509_ext e = {.oid = ENCLOS_RATLS_OID_EVIDENCE, .value = ext.data, .size = ext.len, .critical = false};
   ENCLOS_GUARD(enclos_x509_csr_make(key, "enclos intermediate CA", &e, 1, csr_der));
   *key_out = key;
   key = NULL;
 cleanup:
   enclos_pkey_free(key);
-  enclos_buf_free(&spki);
   enclos_buf_free(&ext);
   return rc;
 }

@@ -308,31 +308,70 @@ static enclos_err on_headers_done(enclos_http_parser *p) {
 
 /* 4. State handlers --------------------------------------------------------------------- */
 
-/* Reads the next byte and its offset, or returns AGAIN. */
-#define NEXT(r, c, off)                                                            \
-  do {                                                                             \
-    if (enclos_rd_u8((r), &(c)) != ENCLOS_OK) return ENCLOS_E_AGAIN;               \
-    (off) = enclos_rd_offset(r) - 1;                                               \
-  } while (0)
+/* The part of the message a byte belongs to, each with its own size limit. */
+enum { LIM_NONE, LIM_LINE, LIM_HEADERS, LIM_TRAILERS, LIM_CHUNK_LINE };
 
-static enclos_err check_line(enclos_http_parser *p, size_t off) {
-  if (off + 1 - p->line_start > p->limits.max_request_line)
-    REFUSE(p, 414, ENCLOS_E_LIMIT, "request line longer than %zu bytes",
-           p->limits.max_request_line);
+/* Refuses the byte at off if it makes its part of the message larger than its limit. */
+static inline enclos_err check_limit(enclos_http_parser *p, int lim, size_t off) {
+  switch (lim) {
+  case LIM_LINE:
+    if (off + 1 - p->line_start > p->limits.max_request_line)
+      REFUSE(p, 414, ENCLOS_E_LIMIT, "request line longer than %zu bytes",
+             p->limits.max_request_line);
+    break;
+  case LIM_HEADERS:
+    if (off + 1 - p->section_start > p->limits.max_header_section)
+      REFUSE(p, 431, ENCLOS_E_LIMIT, "header section larger than %zu bytes",
+             p->limits.max_header_section);
+    break;
+  case LIM_TRAILERS:
+    if (off + 1 - p->section_start > p->limits.max_trailer_section)
+      REFUSE(p, 431, ENCLOS_E_LIMIT, "trailer section larger than %zu bytes",
+             p->limits.max_trailer_section);
+    break;
+  case LIM_CHUNK_LINE:
+    if (off + 1 - p->line_start > ENCLOS_HTTP_MAX_CHUNK_LINE)
+      BAD(p, "chunk-size line longer than %d bytes", ENCLOS_HTTP_MAX_CHUNK_LINE);
+    break;
+  default: break;
+  }
   return ENCLOS_OK;
 }
 
-static enclos_err check_section(enclos_http_parser *p, size_t off) {
-  if (off + 1 - p->section_start > p->limits.max_header_section)
-    REFUSE(p, 431, ENCLOS_E_LIMIT, "header section larger than %zu bytes",
-           p->limits.max_header_section);
+/* Reads the next byte and its offset, charged to the limit lim, or returns AGAIN. */
+static inline enclos_err next(enclos_http_parser *p, enclos_reader *r, int lim, uint8_t *c,
+                              size_t *off) {
+  if (enclos_rd_u8(r, c) != ENCLOS_OK) return ENCLOS_E_AGAIN;
+  *off = enclos_rd_offset(r) - 1;
+  return check_limit(p, lim, *off);
+}
+
+/* Consumes the bytes of class k; returns the first byte of another class. */
+static inline enclos_err scan(enclos_http_parser *p, enclos_reader *r, int lim, uint8_t k,
+                              uint8_t *c, size_t *off) {
+  do ENCLOS_TRY(next(p, r, lim, c, off));
+  while (IS(*c, k));
   return ENCLOS_OK;
 }
 
-static enclos_err check_trailer(enclos_http_parser *p, size_t off) {
-  if (off + 1 - p->section_start > p->limits.max_trailer_section)
-    REFUSE(p, 431, ENCLOS_E_LIMIT, "trailer section larger than %zu bytes",
-           p->limits.max_trailer_section);
+/* Consumes the bytes of class k up to the byte `end`; a byte of neither is refused as one
+ * that `what` contains. */
+static inline enclos_err scan_to(enclos_http_parser *p, enclos_reader *r, int lim, uint8_t k,
+                                 uint8_t end, const char *what, size_t *off) {
+  uint8_t c;
+  ENCLOS_TRY(scan(p, r, lim, k, &c, off));
+  if (c != end) BAD(p, "%s contains byte 0x%02x at offset %zu", what, c, *off);
+  return ENCLOS_OK;
+}
+
+/* Reads the one byte that may come next (the LF of a CRLF, or the CR after chunk data);
+ * any other byte is refused with `what` and its offset. */
+static inline enclos_err expect(enclos_http_parser *p, enclos_reader *r, int lim, uint8_t want,
+                                const char *what) {
+  uint8_t c;
+  size_t off;
+  ENCLOS_TRY(next(p, r, lim, &c, &off));
+  if (c != want) BAD(p, "%s at offset %zu", what, off);
   return ENCLOS_OK;
 }
 
@@ -340,7 +379,7 @@ static enclos_err st_start(enclos_http_parser *p, enclos_reader *r, http_in *in)
   (void)in;
   uint8_t c;
   size_t off;
-  NEXT(r, c, off);
+  ENCLOS_TRY(next(p, r, LIM_NONE, &c, &off));
   if (c == CR) {
     /* RFC 9112 §2.2: ignore a few empty lines before the request line. */
     if (++p->aux > ENCLOS_HTTP_MAX_LEADING_EMPTY_LINES)
@@ -358,82 +397,60 @@ static enclos_err st_start(enclos_http_parser *p, enclos_reader *r, http_in *in)
 
 static enclos_err st_start_lf(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  uint8_t c;
-  size_t off;
-  NEXT(r, c, off);
-  if (c != LF) BAD(p, "bare CR before the request line at offset %zu", off);
+  ENCLOS_TRY(expect(p, r, LIM_NONE, LF, "bare CR before the request line"));
   p->state = S_START;
   return ENCLOS_OK;
 }
 
 static enclos_err st_method(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  for (;;) {
-    uint8_t c;
-    size_t off;
-    NEXT(r, c, off);
-    ENCLOS_TRY(check_line(p, off));
-    if (IS(c, C_TCHAR)) continue;
-    if (c != ' ') BAD(p, "method contains byte 0x%02x at offset %zu", c, off);
-    p->req.method_text.off = p->mark;
-    p->req.method_text.len = off - p->mark;
-    p->mark = off + 1;
-    p->state = S_TARGET;
-    return ENCLOS_OK;
-  }
+  size_t off;
+  ENCLOS_TRY(scan_to(p, r, LIM_LINE, C_TCHAR, ' ', "method", &off));
+  p->req.method_text.off = p->mark;
+  p->req.method_text.len = off - p->mark;
+  p->mark = off + 1;
+  p->state = S_TARGET;
+  return ENCLOS_OK;
 }
 
 static enclos_err st_target(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  for (;;) {
-    uint8_t c;
-    size_t off;
-    NEXT(r, c, off);
-    ENCLOS_TRY(check_line(p, off));
-    if (IS(c, C_VCHAR)) continue;
-    if (c != ' ') BAD(p, "request target contains byte 0x%02x at offset %zu", c, off);
-    if (off == p->mark) BAD(p, "empty request target");
-    p->req.target.off = p->mark;
-    p->req.target.len = off - p->mark;
-    p->mark = off + 1;
-    p->state = S_VERSION;
-    return ENCLOS_OK;
-  }
+  size_t off;
+  ENCLOS_TRY(scan_to(p, r, LIM_LINE, C_VCHAR, ' ', "request target", &off));
+  if (off == p->mark) BAD(p, "empty request target");
+  p->req.target.off = p->mark;
+  p->req.target.len = off - p->mark;
+  p->mark = off + 1;
+  p->state = S_VERSION;
+  return ENCLOS_OK;
 }
 
 static enclos_err st_version(enclos_http_parser *p, enclos_reader *r, http_in *in) {
+  uint8_t c;
+  size_t off;
   for (;;) {
-    uint8_t c;
-    size_t off;
-    NEXT(r, c, off);
-    ENCLOS_TRY(check_line(p, off));
-    if (c != CR) {
-      if (off - p->mark >= 8 || !(IS(c, C_TCHAR) || c == '/'))
-        BAD(p, "bad HTTP-version at offset %zu", off);
-      continue;
-    }
-    /* HTTP-version = "HTTP" "/" DIGIT "." DIGIT (RFC 9112 §2.3), case-sensitive. */
-    const uint8_t *v = in->buf + p->mark;
-    if (off - p->mark != 8 || memcmp(v, "HTTP/", 5) != 0 || !IS(v[5], C_DIGIT) || v[6] != '.' ||
-        !IS(v[7], C_DIGIT))
-      BAD(p, "bad HTTP-version");
-    if (v[5] != '1') REFUSE(p, 505, ENCLOS_E_UNSUPPORTED, "HTTP/%c.%c not supported", v[5], v[7]);
-    if (v[7] != '0' && v[7] != '1')
-      REFUSE(p, 505, ENCLOS_E_UNSUPPORTED, "HTTP/1.%c not supported", v[7]);
-    p->req.version_minor = v[7] - '0';
-    p->state = S_REQLINE_LF;
-    return ENCLOS_OK;
+    ENCLOS_TRY(next(p, r, LIM_LINE, &c, &off));
+    if (c == CR) break;
+    if (off - p->mark >= 8 || !(IS(c, C_TCHAR) || c == '/'))
+      BAD(p, "bad HTTP-version at offset %zu", off);
   }
+  /* HTTP-version = "HTTP" "/" DIGIT "." DIGIT (RFC 9112 §2.3), case-sensitive. */
+  const uint8_t *v = in->buf + p->mark;
+  if (off - p->mark != 8 || memcmp(v, "HTTP/", 5) != 0 || !IS(v[5], C_DIGIT) || v[6] != '.' ||
+      !IS(v[7], C_DIGIT))
+    BAD(p, "bad HTTP-version");
+  if (v[5] != '1') REFUSE(p, 505, ENCLOS_E_UNSUPPORTED, "HTTP/%c.%c not supported", v[5], v[7]);
+  if (v[7] != '0' && v[7] != '1')
+    REFUSE(p, 505, ENCLOS_E_UNSUPPORTED, "HTTP/1.%c not supported", v[7]);
+  p->req.version_minor = v[7] - '0';
+  p->state = S_REQLINE_LF;
+  return ENCLOS_OK;
 }
 
 static enclos_err st_reqline_lf(enclos_http_parser *p, enclos_reader *r, http_in *in) {
-  uint8_t c;
-  size_t off;
-  NEXT(r, c, off);
-  ENCLOS_TRY(check_line(p, off));
-  if (c != LF) BAD(p, "bare CR in the request line at offset %zu", off);
+  ENCLOS_TRY(expect(p, r, LIM_LINE, LF, "bare CR in the request line"));
   ENCLOS_TRY(on_request_line(p, in->buf));
-  p->section_start = off + 1;
+  p->section_start = enclos_rd_offset(r);
   p->state = S_HDR_START;
   return ENCLOS_OK;
 }
@@ -442,8 +459,7 @@ static enclos_err st_hdr_start(enclos_http_parser *p, enclos_reader *r, http_in 
   (void)in;
   uint8_t c;
   size_t off;
-  NEXT(r, c, off);
-  ENCLOS_TRY(check_section(p, off));
+  ENCLOS_TRY(next(p, r, LIM_HEADERS, &c, &off));
   if (c == CR) {
     p->state = S_HDR_END_LF;
     return ENCLOS_OK;
@@ -460,45 +476,37 @@ static enclos_err st_hdr_start(enclos_http_parser *p, enclos_reader *r, http_in 
 
 static enclos_err st_hdr_name(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  for (;;) {
-    uint8_t c;
-    size_t off;
-    NEXT(r, c, off);
-    ENCLOS_TRY(check_section(p, off));
-    if (IS(c, C_TCHAR)) continue;
-    if (c != ':') {
-      if (IS(c, C_WS)) BAD(p, "whitespace between field name and colon (RFC 9112 §5.1)");
-      BAD(p, "field name contains byte 0x%02x at offset %zu", c, off);
-    }
-    enclos_http_header *h = &p->req.headers[p->req.header_count];
-    h->name.off = p->mark;
-    h->name.len = off - p->mark;
-    h->value.off = off + 1;
-    h->value.len = 0;
-    p->state = S_HDR_OWS;
-    return ENCLOS_OK;
+  uint8_t c;
+  size_t off;
+  ENCLOS_TRY(scan(p, r, LIM_HEADERS, C_TCHAR, &c, &off));
+  if (c != ':') {
+    if (IS(c, C_WS)) BAD(p, "whitespace between field name and colon (RFC 9112 §5.1)");
+    BAD(p, "field name contains byte 0x%02x at offset %zu", c, off);
   }
+  enclos_http_header *h = &p->req.headers[p->req.header_count];
+  h->name.off = p->mark;
+  h->name.len = off - p->mark;
+  h->value.off = off + 1;
+  h->value.len = 0;
+  p->state = S_HDR_OWS;
+  return ENCLOS_OK;
 }
 
 static enclos_err st_hdr_ows(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  for (;;) {
-    uint8_t c;
-    size_t off;
-    NEXT(r, c, off);
-    ENCLOS_TRY(check_section(p, off));
-    if (IS(c, C_WS)) continue;
-    if (c == CR) {
-      p->mark = p->vend = off;
-      p->state = S_HDR_LF;
-      return ENCLOS_OK;
-    }
-    if (!IS(c, C_VCHAR | C_OBS)) BAD(p, "field value contains byte 0x%02x at offset %zu", c, off);
-    p->mark = off;
-    p->vend = off + 1;
-    p->state = S_HDR_VALUE;
+  uint8_t c;
+  size_t off;
+  ENCLOS_TRY(scan(p, r, LIM_HEADERS, C_WS, &c, &off));
+  if (c == CR) {
+    p->mark = p->vend = off;
+    p->state = S_HDR_LF;
     return ENCLOS_OK;
   }
+  if (!IS(c, C_VCHAR | C_OBS)) BAD(p, "field value contains byte 0x%02x at offset %zu", c, off);
+  p->mark = off;
+  p->vend = off + 1;
+  p->state = S_HDR_VALUE;
+  return ENCLOS_OK;
 }
 
 static enclos_err st_hdr_value(enclos_http_parser *p, enclos_reader *r, http_in *in) {
@@ -506,8 +514,7 @@ static enclos_err st_hdr_value(enclos_http_parser *p, enclos_reader *r, http_in 
   for (;;) {
     uint8_t c;
     size_t off;
-    NEXT(r, c, off);
-    ENCLOS_TRY(check_section(p, off));
+    ENCLOS_TRY(next(p, r, LIM_HEADERS, &c, &off));
     if (IS(c, C_VCHAR | C_OBS)) {
       p->vend = off + 1;
       continue;
@@ -521,11 +528,7 @@ static enclos_err st_hdr_value(enclos_http_parser *p, enclos_reader *r, http_in 
 }
 
 static enclos_err st_hdr_lf(enclos_http_parser *p, enclos_reader *r, http_in *in) {
-  uint8_t c;
-  size_t off;
-  NEXT(r, c, off);
-  ENCLOS_TRY(check_section(p, off));
-  if (c != LF) BAD(p, "bare CR in a field line at offset %zu", off);
+  ENCLOS_TRY(expect(p, r, LIM_HEADERS, LF, "bare CR in a field line"));
   enclos_http_header *h = &p->req.headers[p->req.header_count];
   h->value.off = p->mark;
   h->value.len = p->vend - p->mark;
@@ -537,12 +540,8 @@ static enclos_err st_hdr_lf(enclos_http_parser *p, enclos_reader *r, http_in *in
 
 static enclos_err st_hdr_end_lf(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  uint8_t c;
-  size_t off;
-  NEXT(r, c, off);
-  ENCLOS_TRY(check_section(p, off));
-  if (c != LF) BAD(p, "bare CR ending the header section at offset %zu", off);
-  p->pos = off + 1;
+  ENCLOS_TRY(expect(p, r, LIM_HEADERS, LF, "bare CR ending the header section"));
+  p->pos = enclos_rd_offset(r);
   return on_headers_done(p);
 }
 
@@ -558,20 +557,14 @@ static enclos_err st_body(enclos_http_parser *p, enclos_reader *r, http_in *in) 
   return ENCLOS_OK;
 }
 
+/* Entered with line_start = mark = the offset of the line's first byte and remaining = 0
+ * (set by the driver). */
 static enclos_err st_chunk_size(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
   for (;;) {
     uint8_t c;
     size_t off;
-    NEXT(r, c, off);
-    if (p->mark == SIZE_MAX) {
-      /* First byte of a chunk-size line (mark == SIZE_MAX means "not started"). */
-      p->line_start = off;
-      p->remaining = 0;
-      p->mark = off;
-    }
-    if (off + 1 - p->line_start > ENCLOS_HTTP_MAX_CHUNK_LINE)
-      BAD(p, "chunk-size line longer than %d bytes", ENCLOS_HTTP_MAX_CHUNK_LINE);
+    ENCLOS_TRY(next(p, r, LIM_CHUNK_LINE, &c, &off));
     if (IS(c, C_HEX)) {
       uint64_t d = IS(c, C_DIGIT) ? (uint64_t)(c - '0') : (uint64_t)((c | 0x20) - 'a' + 10);
       /* Overflow before arithmetic: the size must fit in 64 bits and in the body limit. */
@@ -597,28 +590,17 @@ static enclos_err st_chunk_size(enclos_http_parser *p, enclos_reader *r, http_in
 
 static enclos_err st_chunk_ext(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  for (;;) {
-    uint8_t c;
-    size_t off;
-    NEXT(r, c, off);
-    if (off + 1 - p->line_start > ENCLOS_HTTP_MAX_CHUNK_LINE)
-      BAD(p, "chunk-size line longer than %d bytes", ENCLOS_HTTP_MAX_CHUNK_LINE);
-    if (IS(c, C_VCHAR | C_WS | C_OBS)) continue; /* extensions are ignored (RFC 9112 §7.1.1) */
-    if (c != CR) BAD(p, "chunk extension contains byte 0x%02x at offset %zu", c, off);
-    p->state = S_CHUNK_SIZE_LF;
-    return ENCLOS_OK;
-  }
+  size_t off; /* extensions are ignored (RFC 9112 §7.1.1) */
+  ENCLOS_TRY(scan_to(p, r, LIM_CHUNK_LINE, C_VCHAR | C_WS | C_OBS, CR, "chunk extension", &off));
+  p->state = S_CHUNK_SIZE_LF;
+  return ENCLOS_OK;
 }
 
 static enclos_err st_chunk_size_lf(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  uint8_t c;
-  size_t off;
-  NEXT(r, c, off);
-  if (c != LF) BAD(p, "bare CR in a chunk-size line at offset %zu", off);
-  p->mark = SIZE_MAX;
+  ENCLOS_TRY(expect(p, r, LIM_NONE, LF, "bare CR in a chunk-size line"));
   if (p->remaining == 0) {
-    p->section_start = off + 1;
+    p->section_start = enclos_rd_offset(r);
     p->state = S_TRAILER_START;
   } else {
     p->state = S_CHUNK_DATA;
@@ -643,20 +625,14 @@ static enclos_err st_chunk_data(enclos_http_parser *p, enclos_reader *r, http_in
 
 static enclos_err st_chunk_data_cr(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  uint8_t c;
-  size_t off;
-  NEXT(r, c, off);
-  if (c != CR) BAD(p, "chunk data not followed by CRLF at offset %zu", off);
+  ENCLOS_TRY(expect(p, r, LIM_NONE, CR, "chunk data not followed by CRLF"));
   p->state = S_CHUNK_DATA_LF;
   return ENCLOS_OK;
 }
 
 static enclos_err st_chunk_data_lf(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  uint8_t c;
-  size_t off;
-  NEXT(r, c, off);
-  if (c != LF) BAD(p, "bare CR after chunk data at offset %zu", off);
+  ENCLOS_TRY(expect(p, r, LIM_NONE, LF, "bare CR after chunk data"));
   p->state = S_CHUNK_SIZE;
   return ENCLOS_OK;
 }
@@ -667,8 +643,7 @@ static enclos_err st_trailer_start(enclos_http_parser *p, enclos_reader *r, http
   (void)in;
   uint8_t c;
   size_t off;
-  NEXT(r, c, off);
-  ENCLOS_TRY(check_trailer(p, off));
+  ENCLOS_TRY(next(p, r, LIM_TRAILERS, &c, &off));
   if (c == CR) {
     p->state = S_TRAILER_END_LF;
     return ENCLOS_OK;
@@ -682,50 +657,30 @@ static enclos_err st_trailer_start(enclos_http_parser *p, enclos_reader *r, http
 
 static enclos_err st_trailer_name(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  for (;;) {
-    uint8_t c;
-    size_t off;
-    NEXT(r, c, off);
-    ENCLOS_TRY(check_trailer(p, off));
-    if (IS(c, C_TCHAR)) continue;
-    if (c != ':') BAD(p, "trailer field name contains byte 0x%02x at offset %zu", c, off);
-    p->state = S_TRAILER_VALUE;
-    return ENCLOS_OK;
-  }
+  size_t off;
+  ENCLOS_TRY(scan_to(p, r, LIM_TRAILERS, C_TCHAR, ':', "trailer field name", &off));
+  p->state = S_TRAILER_VALUE;
+  return ENCLOS_OK;
 }
 
 static enclos_err st_trailer_value(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  for (;;) {
-    uint8_t c;
-    size_t off;
-    NEXT(r, c, off);
-    ENCLOS_TRY(check_trailer(p, off));
-    if (IS(c, C_VCHAR | C_WS | C_OBS)) continue;
-    if (c != CR) BAD(p, "trailer value contains byte 0x%02x at offset %zu", c, off);
-    p->state = S_TRAILER_LF;
-    return ENCLOS_OK;
-  }
+  size_t off;
+  ENCLOS_TRY(scan_to(p, r, LIM_TRAILERS, C_VCHAR | C_WS | C_OBS, CR, "trailer value", &off));
+  p->state = S_TRAILER_LF;
+  return ENCLOS_OK;
 }
 
 static enclos_err st_trailer_lf(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  uint8_t c;
-  size_t off;
-  NEXT(r, c, off);
-  ENCLOS_TRY(check_trailer(p, off));
-  if (c != LF) BAD(p, "bare CR in a trailer line at offset %zu", off);
+  ENCLOS_TRY(expect(p, r, LIM_TRAILERS, LF, "bare CR in a trailer line"));
   p->state = S_TRAILER_START;
   return ENCLOS_OK;
 }
 
 static enclos_err st_trailer_end_lf(enclos_http_parser *p, enclos_reader *r, http_in *in) {
   (void)in;
-  uint8_t c;
-  size_t off;
-  NEXT(r, c, off);
-  ENCLOS_TRY(check_trailer(p, off));
-  if (c != LF) BAD(p, "bare CR ending the trailer section at offset %zu", off);
+  ENCLOS_TRY(expect(p, r, LIM_TRAILERS, LF, "bare CR ending the trailer section"));
   p->req.body.off = p->body_start;
   p->req.body.len = p->write - p->body_start;
   p->state = S_DONE;
@@ -805,8 +760,11 @@ enclos_err enclos_http_parse(enclos_http_parser *p, uint8_t *buf, size_t len, si
     if (p->state != S_ERROR) p->pos = enclos_rd_offset(&r);
     if (rc == ENCLOS_E_AGAIN) return ENCLOS_E_AGAIN; /* no detail: not a failure */
     if (rc != ENCLOS_OK) return rc;
-    /* Entering chunk-size: mark SIZE_MAX tells st_chunk_size that a new line starts. */
-    if (p->state == S_CHUNK_SIZE) p->mark = SIZE_MAX;
+    /* Entering chunk-size: a new chunk-size line starts at the next byte. */
+    if (p->state == S_CHUNK_SIZE) {
+      p->line_start = p->mark = p->pos;
+      p->remaining = 0;
+    }
   }
   *consumed = p->pos;
   return ENCLOS_OK;

@@ -25,93 +25,42 @@ enclos_err enclos_rd_u8(enclos_reader *r, uint8_t *out) {
   return ENCLOS_OK;
 }
 
-static uint64_t load_le(const uint8_t *p, unsigned n) {
+static uint64_t load_le(const uint8_t *p, size_t n) {
   uint64_t v = 0;
-  for (unsigned i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+  for (size_t i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
   return v;
 }
 
-static uint64_t load_be(const uint8_t *p, unsigned n) {
+static uint64_t load_be(const uint8_t *p, size_t n) {
   uint64_t v = 0;
-  for (unsigned i = 0; i < n; i++) v = (v << 8) | p[i];
+  for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
   return v;
 }
 
-enclos_err enclos_rd_u16le(enclos_reader *r, uint16_t *out) {
-  NEED(r, 2);
-  *out = (uint16_t)load_le(r->cur, 2);
-  r->cur += 2;
-  return ENCLOS_OK;
-}
-
-enclos_err enclos_rd_u32le(enclos_reader *r, uint32_t *out) {
-  NEED(r, 4);
-  *out = (uint32_t)load_le(r->cur, 4);
-  r->cur += 4;
-  return ENCLOS_OK;
-}
-
-enclos_err enclos_rd_u64le(enclos_reader *r, uint64_t *out) {
-  NEED(r, 8);
-  *out = load_le(r->cur, 8);
-  r->cur += 8;
-  return ENCLOS_OK;
-}
-
-enclos_err enclos_rd_u16be(enclos_reader *r, uint16_t *out) {
-  NEED(r, 2);
-  *out = (uint16_t)load_be(r->cur, 2);
-  r->cur += 2;
-  return ENCLOS_OK;
-}
-
-enclos_err enclos_rd_u32be(enclos_reader *r, uint32_t *out) {
-  NEED(r, 4);
-  *out = (uint32_t)load_be(r->cur, 4);
-  r->cur += 4;
-  return ENCLOS_OK;
-}
-
-enclos_err enclos_rd_u64be(enclos_reader *r, uint64_t *out) {
-  NEED(r, 8);
-  *out = load_be(r->cur, 8);
-  r->cur += 8;
-  return ENCLOS_OK;
-}
+/* The six fixed-width reads differ only in their width (the result type) and byte order; a
+ * macro, because each public function has its own result type. */
+#define RD_FIXED(name, type, load)                                                 \
+  enclos_err name(enclos_reader *r, type *out) {                                   \
+    NEED(r, sizeof(type));                                                         \
+    *out = (type)load(r->cur, sizeof(type));                                       \
+    r->cur += sizeof(type);                                                        \
+    return ENCLOS_OK;                                                              \
+  }
+RD_FIXED(enclos_rd_u16le, uint16_t, load_le)
+RD_FIXED(enclos_rd_u32le, uint32_t, load_le)
+RD_FIXED(enclos_rd_u64le, uint64_t, load_le)
+RD_FIXED(enclos_rd_u16be, uint16_t, load_be)
+RD_FIXED(enclos_rd_u32be, uint32_t, load_be)
+RD_FIXED(enclos_rd_u64be, uint64_t, load_be)
+#undef RD_FIXED
 
 /* WebAssembly core spec §5.2.2: uN is at most ceil(N/7) bytes; in the last byte the bits
  * above N must be zero. sN likewise, but those bits must equal the sign bit. Both
  * malformations are "integer representation too long" / "integer too large" in the
- * spec tests, so they are reported distinctly from truncation. */
-enclos_err enclos_rd_uleb(enclos_reader *r, unsigned bits, uint64_t *out) {
-  ENCLOS_ENSURE(bits >= 1 && bits <= 64, ENCLOS_E_INVAL);
-  const unsigned max_bytes = (bits + 6) / 7;
-  const uint8_t *p = r->cur;
-  uint64_t v = 0;
-  for (unsigned i = 0;; i++) {
-    ENCLOS_ENSUREF(p < r->end, ENCLOS_E_TRUNCATED, "LEB128 at offset %zu truncated",
-                   enclos_rd_offset(r));
-    ENCLOS_ENSUREF(i < max_bytes, ENCLOS_E_MALFORMED,
-                   "integer representation too long at offset %zu", enclos_rd_offset(r));
-    uint8_t byte = *p++;
-    unsigned shift = 7 * i;
-    if (i == max_bytes - 1) {
-      unsigned used = bits - shift; /* payload bits allowed in this byte (1..7) */
-      uint8_t unused_mask = (uint8_t)(0x7f & ~((1u << used) - 1u));
-      ENCLOS_ENSUREF((byte & 0x80) == 0, ENCLOS_E_MALFORMED,
-                     "integer representation too long at offset %zu", enclos_rd_offset(r));
-      ENCLOS_ENSUREF((byte & unused_mask) == 0, ENCLOS_E_MALFORMED,
-                     "integer too large at offset %zu", enclos_rd_offset(r));
-    }
-    v |= (uint64_t)(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) break;
-  }
-  r->cur = p;
-  *out = v;
-  return ENCLOS_OK;
-}
-
-enclos_err enclos_rd_sleb(enclos_reader *r, unsigned bits, int64_t *out) {
+ * spec tests, so they are reported distinctly from truncation. One loop serves both; the
+ * result is sign-extended for sN. Forced inline so that is_signed folds away in each caller
+ * (module loading decodes every immediate through here). */
+__attribute__((always_inline)) static inline enclos_err rd_leb(enclos_reader *r, unsigned bits, bool is_signed, uint64_t *out) {
   ENCLOS_ENSURE(bits >= 1 && bits <= 64, ENCLOS_E_INVAL);
   const unsigned max_bytes = (bits + 6) / 7;
   const uint8_t *p = r->cur;
@@ -128,19 +77,30 @@ enclos_err enclos_rd_sleb(enclos_reader *r, unsigned bits, int64_t *out) {
     if (i == max_bytes - 1) {
       ENCLOS_ENSUREF((byte & 0x80) == 0, ENCLOS_E_MALFORMED,
                      "integer representation too long at offset %zu", enclos_rd_offset(r));
-      /* Bits from (bits-1-shift) upward in the 7-bit payload must all equal the sign. */
-      unsigned sign_pos = bits - 1 - shift; /* 0..6 */
-      uint8_t high = (uint8_t)((byte & 0x7f) >> sign_pos);
-      uint8_t all = (uint8_t)(0x7f >> sign_pos);
-      ENCLOS_ENSUREF(high == 0 || high == all, ENCLOS_E_MALFORMED,
-                     "integer too large at offset %zu", enclos_rd_offset(r));
+      /* The payload bits from `keep` upward: above N (uN, keep 1..7), or from the sign bit
+       * N-1 upward (sN, keep 0..6); zero, or for sN all equal to the sign. */
+      unsigned keep = bits - shift - (is_signed ? 1u : 0u);
+      uint8_t high = (uint8_t)((byte & 0x7f) >> keep);
+      ENCLOS_ENSUREF(high == 0 || (is_signed && high == (uint8_t)(0x7f >> keep)),
+                     ENCLOS_E_MALFORMED, "integer too large at offset %zu", enclos_rd_offset(r));
     }
     v |= (uint64_t)(byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) break;
   }
   shift += 7;
-  if (shift < 64 && (byte & 0x40)) v |= ~(uint64_t)0 << shift;
+  if (is_signed && shift < 64 && (byte & 0x40)) v |= ~(uint64_t)0 << shift;
   r->cur = p;
+  *out = v;
+  return ENCLOS_OK;
+}
+
+enclos_err enclos_rd_uleb(enclos_reader *r, unsigned bits, uint64_t *out) {
+  return rd_leb(r, bits, false, out);
+}
+
+enclos_err enclos_rd_sleb(enclos_reader *r, unsigned bits, int64_t *out) {
+  uint64_t v;
+  ENCLOS_TRY(rd_leb(r, bits, true, &v));
   int64_t s;
   memcpy(&s, &v, sizeof(s));
   *out = s;

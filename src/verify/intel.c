@@ -30,13 +30,6 @@ static const uint8_t intel_qe_vendor[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 
 #define ADVISORIES_MAX_PER_LEVEL 64
 #define SGX_EXT_OID "1.2.840.113741.1.13.1"
 
-#define CHECK(name, expr)                                                          \
-  do {                                                                             \
-    enclos_err check__rc = (expr);                                                 \
-    if (check__rc != ENCLOS_OK) return verify__fail(r, (name), check__rc);         \
-    verify__pass(r, (name));                                                       \
-  } while (0)
-
 /* Verification state shared by the steps. */
 typedef struct ictx {
   const enclos_hw_collateral *c;
@@ -558,7 +551,7 @@ static enclos_err check_policy(ictx *s) {
 static enclos_err run(ictx *s, const uint8_t *data, size_t size) {
   enclos_hw_result *r = s->r;
   enclos_intel_quote *q = &r->quote;
-  CHECK("parse", enclos_intel_quote_parse(data, size, q));
+  VERIFY_CHECK("parse", enclos_intel_quote_parse(data, size, q));
   s->q = q;
   s->tdx = q->body_type != 1;
   r->tee = s->tdx ? ENCLOS_HW_TDX : ENCLOS_HW_SGX;
@@ -569,27 +562,27 @@ static enclos_err run(ictx *s, const uint8_t *data, size_t size) {
     memcpy(r->report_data, q->enclave.report_data, 64);
     r->debug = (q->enclave.attributes[0] & 2) != 0;
   }
-  CHECK("header", memcmp(q->qe_vendor_id, intel_qe_vendor, 16) == 0
-                      ? ENCLOS_OK
-                      : enclos_err_set(ENCLOS_E_VERIFY, __FILE__, __LINE__, "QE vendor is not Intel"));
-  CHECK("quote_signature", check_quote_signature(s));
-  CHECK("qe_report_binding", check_qe_binding(s));
-  CHECK("pck_chain", check_pck_chain(s));
-  CHECK("qe_report_signature", check_qe_signature(s));
-  CHECK("pck_extensions", check_pck_ext(s));
-  CHECK("crls", check_crls(s));
+  VERIFY_CHECK("header", memcmp(q->qe_vendor_id, intel_qe_vendor, 16) == 0
+                             ? ENCLOS_OK
+                             : enclos_err_set(ENCLOS_E_VERIFY, __FILE__, __LINE__, "QE vendor is not Intel"));
+  VERIFY_CHECK("quote_signature", check_quote_signature(s));
+  VERIFY_CHECK("qe_report_binding", check_qe_binding(s));
+  VERIFY_CHECK("pck_chain", check_pck_chain(s));
+  VERIFY_CHECK("qe_report_signature", check_qe_signature(s));
+  VERIFY_CHECK("pck_extensions", check_pck_ext(s));
+  VERIFY_CHECK("crls", check_crls(s));
   json_t *ti, *qi;
-  CHECK("tcb_info", find_doc(s, true, s->tdx ? "TDX" : "SGX", &ti));
-  CHECK("qe_identity", find_doc(s, false, s->tdx ? "TD_QE" : "QE", &qi));
-  CHECK("qe_identity_match", check_qe_identity(s, qi));
+  VERIFY_CHECK("tcb_info", find_doc(s, true, s->tdx ? "TDX" : "SGX", &ti));
+  VERIFY_CHECK("qe_identity", find_doc(s, false, s->tdx ? "TD_QE" : "QE", &qi));
+  VERIFY_CHECK("qe_identity_match", check_qe_identity(s, qi));
   json_t *lvl;
-  CHECK("tcb_level", platform_level(s, ti, &lvl));
-  CHECK("tcb_status", level_status(lvl, &r->platform_status));
+  VERIFY_CHECK("tcb_level", platform_level(s, ti, &lvl));
+  VERIFY_CHECK("tcb_status", level_status(lvl, &r->platform_status));
   add_advisories(r, lvl);
-  if (s->tdx) CHECK("tdx_module", check_tdx_module(s, ti));
+  if (s->tdx) VERIFY_CHECK("tdx_module", check_tdx_module(s, ti));
   r->tcb_status = converge(r->platform_status, r->qe_status, r->module_status);
   r->verified = true;
-  CHECK("policy", check_policy(s));
+  VERIFY_CHECK("policy", check_policy(s));
   r->accepted = true;
   return ENCLOS_OK;
 }

@@ -33,13 +33,6 @@ static const ark_pin ark_pins[] = {
  * of AMD's. Only tests/verify/test_own_ca.c sets it, to build a chain under its own root. */
 const uint8_t *verify__ark_pin_override = NULL;
 
-#define CHECK(name, expr)                                                          \
-  do {                                                                             \
-    enclos_err check__rc = (expr);                                                 \
-    if (check__rc != ENCLOS_OK) return verify__fail(r, (name), check__rc);         \
-    verify__pass(r, (name));                                                       \
-  } while (0)
-
 static bool cn_is(const enclos_x509 *x, const char *want) {
   enclos_buf cn = ENCLOS_BUF_INIT;
   size_t wl = strlen(want);
@@ -405,22 +398,22 @@ enclos_err verify__snp(const uint8_t *data, size_t size, const enclos_hw_collate
                        const enclos_hw_policy *p, enclos_hw_result *r) {
   sctx s = {.c = c, .at = at, .p = p, .r = r};
   r->tee = ENCLOS_HW_SNP;
-  CHECK("parse", enclos_snp_report_parse(data, size, &r->snp));
+  VERIFY_CHECK("parse", enclos_snp_report_parse(data, size, &r->snp));
   unsigned key = (r->snp.flags >> 2) & 7;
-  CHECK("header", r->snp.signature_algo == 1 && key <= 1
-                      ? ENCLOS_OK
-                      : enclos_err_set(ENCLOS_E_UNSUPPORTED, __FILE__, __LINE__,
-                                       "SNP signature algo %u / signing key %u", r->snp.signature_algo, key));
+  VERIFY_CHECK("header", r->snp.signature_algo == 1 && key <= 1
+                             ? ENCLOS_OK
+                             : enclos_err_set(ENCLOS_E_UNSUPPORTED, __FILE__, __LINE__,
+                                              "SNP signature algo %u / signing key %u", r->snp.signature_algo, key));
   r->snp_vlek = key == 1;
   memcpy(r->report_data, r->snp.report_data, 64);
   r->debug = (r->snp.policy & ENCLOS_SNP_POLICY_DEBUG) != 0;
-  CHECK("leaf_certificate", find_leaf(&s));
-  CHECK("cert_chain", check_chain(&s));
-  CHECK("amd_crl", check_amd_crl(&s));
-  CHECK("report_signature", check_report_sig(&s));
-  CHECK("tcb_extensions", check_tcb(&s));
+  VERIFY_CHECK("leaf_certificate", find_leaf(&s));
+  VERIFY_CHECK("cert_chain", check_chain(&s));
+  VERIFY_CHECK("amd_crl", check_amd_crl(&s));
+  VERIFY_CHECK("report_signature", check_report_sig(&s));
+  VERIFY_CHECK("tcb_extensions", check_tcb(&s));
   r->verified = true;
-  CHECK("policy", check_policy(&s));
+  VERIFY_CHECK("policy", check_policy(&s));
   r->accepted = true;
   return ENCLOS_OK;
 }

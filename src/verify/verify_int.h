@@ -58,6 +58,14 @@ const char *verify__snp_cpuid_product(const enclos_snp_report *rep);
 void verify__pass(enclos_hw_result *r, const char *check);
 enclos_err verify__fail(enclos_hw_result *r, const char *check, enclos_err err);
 void verify__window(enclos_hw_result *r, int64_t from, int64_t until);
+/* Runs one named step of a verification: records it as passed in the result `r` in scope, or
+ * as the failed check and returns its error. */
+#define VERIFY_CHECK(name, expr)                                                   \
+  do {                                                                             \
+    enclos_err check__rc = (expr);                                                 \
+    if (check__rc != ENCLOS_OK) return verify__fail(r, (name), check__rc);         \
+    verify__pass(r, (name));                                                       \
+  } while (0)
 
 enclos_err verify__intel(const uint8_t *data, size_t size, const enclos_hw_collateral *c, int64_t at,
                          const enclos_hw_policy *p, enclos_hw_result *r);

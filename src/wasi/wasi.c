@@ -534,27 +534,22 @@ static uint64_t ts_to_ns(struct timespec t) {
   return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-WASI_FN(clock_res_get) {
+/* clock_res_get(id, *resolution) and clock_time_get(id, precision, *time): the clock read by
+ * `get` (clock_getres or clock_gettime), stored in nanoseconds at out. */
+static enclos_err clock_common(enclos_wasm_caller *caller, enclos_wasm_val *results, uint32_t id,
+                               uint32_t out, int (*get)(clockid_t, struct timespec *)) {
   MEM;
   clockid_t c;
-  if (!clock_of(A32(0), &c)) RET(ENCLOS_WASI_EINVAL);
-  CHECK_OUT(A32(1), 8);
+  if (!clock_of(id, &c)) RET(ENCLOS_WASI_EINVAL);
+  CHECK_OUT(out, 8);
   struct timespec ts;
-  if (clock_getres(c, &ts) != 0) RET(wasi__errno(errno));
-  st64(mem + A32(1), ts_to_ns(ts));
+  if (get(c, &ts) != 0) RET(wasi__errno(errno));
+  st64(mem + out, ts_to_ns(ts));
   RET(0);
 }
 
-WASI_FN(clock_time_get) {
-  MEM;
-  clockid_t c;
-  if (!clock_of(A32(0), &c)) RET(ENCLOS_WASI_EINVAL);
-  CHECK_OUT(A32(2), 8);
-  struct timespec ts;
-  if (clock_gettime(c, &ts) != 0) RET(wasi__errno(errno));
-  st64(mem + A32(2), ts_to_ns(ts));
-  RET(0);
-}
+WASI_FN(clock_res_get) { return clock_common(caller, results, A32(0), A32(1), clock_getres); }
+WASI_FN(clock_time_get) { return clock_common(caller, results, A32(0), A32(2), clock_gettime); }
 
 WASI_FN(random_get) {
   MEM;
@@ -812,21 +807,18 @@ WASI_FN(fd_filestat_set_times) {
   RET(FS_CALL(f, set_times, f->h, A64(1), A64(2), (uint16_t)A32(3)));
 }
 
-WASI_FN(fd_sync) {
+/* fd_sync and fd_datasync; descriptors that are not files have nothing to flush. */
+static enclos_err sync_common(enclos_wasi *w, const enclos_wasm_val *args,
+                              enclos_wasm_val *results, bool data_only) {
   wasi_fd *f;
-  uint16_t e = get_fd(W, A32(0), R_FD_SYNC, &f);
+  uint16_t e = get_fd(w, A32(0), data_only ? R_FD_DATASYNC : R_FD_SYNC, &f);
   if (e) RET(e);
   if (f->kind != FD_FS) RET(0);
-  RET(FS_CALL(f, sync, f->h, false));
+  RET(FS_CALL(f, sync, f->h, data_only));
 }
 
-WASI_FN(fd_datasync) {
-  wasi_fd *f;
-  uint16_t e = get_fd(W, A32(0), R_FD_DATASYNC, &f);
-  if (e) RET(e);
-  if (f->kind != FD_FS) RET(0);
-  RET(FS_CALL(f, sync, f->h, true));
-}
+WASI_FN(fd_sync) { return sync_common(W, args, results, false); }
+WASI_FN(fd_datasync) { return sync_common(W, args, results, true); }
 
 WASI_FN(fd_advise) {
   wasi_fd *f;
@@ -845,42 +837,41 @@ WASI_FN(fd_allocate) {
   RET(FS_CALL(f, allocate, f->h, A64(1), A64(2)));
 }
 
-WASI_FN(fd_seek) {
+/* fd_seek(fd, offset, whence, *newoffset); fd_tell is fd_seek(fd, 0, CUR). */
+static enclos_err seek_common(enclos_wasm_caller *caller, enclos_wasi *w,
+                              enclos_wasm_val *results, uint32_t fd, uint64_t offset,
+                              uint32_t whence, uint32_t out) {
   MEM;
   wasi_fd *f;
   /* Preview-1: fd_seek(0, CUR) needs only fd_tell. */
-  uint64_t need = (A64(1) == 0 && A32(2) == 1) ? R_FD_TELL : R_FD_SEEK;
-  uint16_t e = get_fd(W, A32(0), need, &f);
+  uint64_t need = (offset == 0 && whence == 1) ? R_FD_TELL : R_FD_SEEK;
+  uint16_t e = get_fd(w, fd, need, &f);
   if (e) RET(e);
-  if (A32(2) > 2) RET(ENCLOS_WASI_EINVAL);
-  CHECK_OUT(A32(3), 8);
+  if (whence > 2) RET(ENCLOS_WASI_EINVAL);
+  CHECK_OUT(out, 8);
   if (f->kind != FD_FS) RET(ENCLOS_WASI_ESPIPE);
   uint64_t off;
-  e = FS_CALL(f, seek, f->h, (int64_t)A64(1), (uint8_t)A32(2), &off);
+  e = FS_CALL(f, seek, f->h, (int64_t)offset, (uint8_t)whence, &off);
   if (e) RET(e);
-  st64(mem + A32(3), off);
+  st64(mem + out, off);
   RET(0);
 }
 
-WASI_FN(fd_tell) {
-  MEM;
-  wasi_fd *f;
-  uint16_t e = get_fd(W, A32(0), R_FD_TELL, &f);
-  if (e) RET(e);
-  CHECK_OUT(A32(1), 8);
-  if (f->kind != FD_FS) RET(ENCLOS_WASI_ESPIPE);
-  uint64_t off;
-  e = FS_CALL(f, seek, f->h, 0, 1, &off);
-  if (e) RET(e);
-  st64(mem + A32(1), off);
-  RET(0);
+WASI_FN(fd_seek) { return seek_common(caller, W, results, A32(0), A64(1), A32(2), A32(3)); }
+WASI_FN(fd_tell) { return seek_common(caller, W, results, A32(0), 0, 1, A32(1)); }
+
+/* A preopened directory descriptor (EBADF for any other). */
+static uint16_t get_preopen(enclos_wasi *w, uint32_t fd, wasi_fd **out) {
+  uint16_t e = get_fd(w, fd, 0, out);
+  if (e) return e;
+  return (*out)->preopen ? 0 : ENCLOS_WASI_EBADF;
 }
 
 WASI_FN(fd_prestat_get) {
   MEM;
-  if (A32(0) >= W->nfds || W->fds[A32(0)].kind == FD_FREE) RET(ENCLOS_WASI_EBADF);
-  wasi_fd *f = &W->fds[A32(0)];
-  if (!f->preopen) RET(ENCLOS_WASI_EBADF);
+  wasi_fd *f;
+  uint16_t e = get_preopen(W, A32(0), &f);
+  if (e) RET(e);
   CHECK_OUT(A32(1), 8);
   uint8_t *p = mem + A32(1);
   memset(p, 0, 8);
@@ -891,9 +882,9 @@ WASI_FN(fd_prestat_get) {
 
 WASI_FN(fd_prestat_dir_name) {
   MEM;
-  if (A32(0) >= W->nfds || W->fds[A32(0)].kind == FD_FREE) RET(ENCLOS_WASI_EBADF);
-  wasi_fd *f = &W->fds[A32(0)];
-  if (!f->preopen) RET(ENCLOS_WASI_EBADF);
+  wasi_fd *f;
+  uint16_t e = get_preopen(W, A32(0), &f);
+  if (e) RET(e);
   size_t len = strlen(f->preopen);
   if (A32(2) < len) RET(ENCLOS_WASI_ENAMETOOLONG);
   CHECK_OUT(A32(1), len);
@@ -999,29 +990,27 @@ WASI_FN(path_open) {
   RET(0);
 }
 
+/* path_create_directory, path_remove_directory and path_unlink_file: (fd, path, path_len)
+ * and one backend call, the one the right `need` names. */
+static enclos_err path_unary(enclos_wasm_caller *caller, enclos_wasi *w,
+                             const enclos_wasm_val *args, enclos_wasm_val *results,
+                             uint64_t need) {
+  MEM;
+  wasi_fd *d;
+  uint16_t e = path_arg(w, mem, msz, A32(0), need, A32(1), A32(2), w->path, &d);
+  if (e) RET(e);
+  if (need == R_PATH_CREATE_DIRECTORY) RET(FS_CALL(d, mkdir, d->h, w->path));
+  if (need == R_PATH_REMOVE_DIRECTORY) RET(FS_CALL(d, rmdir, d->h, w->path));
+  RET(FS_CALL(d, unlink, d->h, w->path));
+}
+
 WASI_FN(path_create_directory) {
-  MEM;
-  wasi_fd *d;
-  uint16_t e = path_arg(W, mem, msz, A32(0), R_PATH_CREATE_DIRECTORY, A32(1), A32(2), W->path, &d);
-  if (e) RET(e);
-  RET(FS_CALL(d, mkdir, d->h, W->path));
+  return path_unary(caller, W, args, results, R_PATH_CREATE_DIRECTORY);
 }
-
 WASI_FN(path_remove_directory) {
-  MEM;
-  wasi_fd *d;
-  uint16_t e = path_arg(W, mem, msz, A32(0), R_PATH_REMOVE_DIRECTORY, A32(1), A32(2), W->path, &d);
-  if (e) RET(e);
-  RET(FS_CALL(d, rmdir, d->h, W->path));
+  return path_unary(caller, W, args, results, R_PATH_REMOVE_DIRECTORY);
 }
-
-WASI_FN(path_unlink_file) {
-  MEM;
-  wasi_fd *d;
-  uint16_t e = path_arg(W, mem, msz, A32(0), R_PATH_UNLINK_FILE, A32(1), A32(2), W->path, &d);
-  if (e) RET(e);
-  RET(FS_CALL(d, unlink, d->h, W->path));
-}
+WASI_FN(path_unlink_file) { return path_unary(caller, W, args, results, R_PATH_UNLINK_FILE); }
 
 WASI_FN(path_filestat_get) {
   MEM;

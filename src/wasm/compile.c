@@ -128,6 +128,13 @@ static bool op(comp *c, uint32_t o) {
   return true;
 }
 
+/* Puts the result slot of a value-producing op, remembered in last_dst so that a following
+ * local.set/tee can retarget it to the local. */
+static void put_dst(comp *c, uint32_t dst) {
+  put(c, dst);
+  c->last_dst = c->len - 1;
+}
+
 static void put64(comp *c, uint64_t v) {
   put(c, (uint32_t)v);
   put(c, (uint32_t)(v >> 32));
@@ -597,8 +604,7 @@ static enclos_err numeric(comp *c, uint32_t o) {
     uint32_t sa = use(c, &a, pa);
     ENCLOS_TRY(push_result(c, s.r, &dst));
     if (op(c, o)) {
-      put(c, dst);
-      c->last_dst = c->len - 1;
+      put_dst(c, dst);
       put(c, sa);
     }
     return ENCLOS_OK;
@@ -607,23 +613,13 @@ static enclos_err numeric(comp *c, uint32_t o) {
   ENCLOS_TRY(pop(c, s.a, &a));
   uint32_t pa = c->nvs;
   uint32_t iv = imm_variant(o);
+  /* The one i64 form with an immediate: i64.add of a constant that fits in 32 bits. */
+  if (o == 0x7c && b.kind == VK_CONST && b.imm <= UINT32_MAX) iv = WOP_I64_ADD_IMM;
   if (iv && b.kind == VK_CONST && a.type) {
     uint32_t sa = use(c, &a, pa);
     ENCLOS_TRY(push_result(c, s.r, &dst));
     if (op(c, iv)) {
-      put(c, dst);
-      c->last_dst = c->len - 1;
-      put(c, sa);
-      put(c, (uint32_t)b.imm);
-    }
-    return ENCLOS_OK;
-  }
-  if (o == 0x7c && b.kind == VK_CONST && a.type && b.imm <= UINT32_MAX) {
-    uint32_t sa = use(c, &a, pa);
-    ENCLOS_TRY(push_result(c, s.r, &dst));
-    if (op(c, WOP_I64_ADD_IMM)) {
-      put(c, dst);
-      c->last_dst = c->len - 1;
+      put_dst(c, dst);
       put(c, sa);
       put(c, (uint32_t)b.imm);
     }
@@ -633,8 +629,7 @@ static enclos_err numeric(comp *c, uint32_t o) {
   uint32_t sb = use(c, &b, pa + 1);
   ENCLOS_TRY(push_result(c, s.r, &dst));
   if (op(c, o)) {
-    put(c, dst);
-    c->last_dst = c->len - 1;
+    put_dst(c, dst);
     put(c, sa);
     put(c, sb);
   }
@@ -1026,15 +1021,13 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
       if (op(c, WOP_SIMD)) {
         put(c, 7);
         put(c, WSIMD_SELECT);
-        put(c, dst);
-        c->last_dst = c->len - 1;
+        put_dst(c, dst);
         put(c, sa);
         put(c, sb);
         put(c, sd);
       }
     } else if (op(c, WOP_SELECT)) {
-      put(c, dst);
-      c->last_dst = c->len - 1;
+      put_dst(c, dst);
       put(c, sd);
       put(c, sa);
       put(c, sb);
@@ -1059,13 +1052,11 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
       if (op(c, WOP_SIMD)) {
         put(c, 5);
         put(c, WSIMD_GLOBAL_GET);
-        put(c, dst);
-        c->last_dst = c->len - 1;
+        put_dst(c, dst);
         put(c, x);
       }
     } else if (op(c, WOP_GLOBAL_GET)) {
-      put(c, dst);
-      c->last_dst = c->len - 1;
+      put_dst(c, dst);
       put(c, x);
     }
     return ENCLOS_OK;
@@ -1161,7 +1152,7 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
     {
       uint32_t s = use(c, &a, c->nvs);
       ENCLOS_TRY(push_result(c, 0x7f, &dst));
-      if (op(c, WOP_REF_IS_NULL)) { put(c, dst); c->last_dst = c->len - 1; put(c, s); }
+      if (op(c, WOP_REF_IS_NULL)) { put_dst(c, dst); put(c, s); }
     }
     return ENCLOS_OK;
   case 0xd2:
@@ -1182,7 +1173,7 @@ static enclos_err instr(comp *c, uint8_t b0, bool *done) {
     ENCLOS_TRY(pop(c, 0x7f, &a));
     uint32_t s = use(c, &a, c->nvs);
     ENCLOS_TRY(push_result(c, rt[b0 - 0x28], &dst));
-    if (op(c, b0)) { put(c, dst); c->last_dst = c->len - 1; put(c, s); put(c, off); }
+    if (op(c, b0)) { put_dst(c, dst); put(c, s); put(c, off); }
     return ENCLOS_OK;
   }
   if (b0 >= 0x36 && b0 <= 0x3e) { /* stores */

@@ -49,13 +49,14 @@ static enclos_err rd_fail(wdec *d, enclos_err rc) {
   DFAIL(d, ENCLOS_E_MALFORMED, "%s", detail);
 }
 
-static enclos_err rd_u8(wdec *d, uint8_t *out) {
-  enclos_err rc = enclos_rd_u8(&d->r, out);
-  return rc ? rd_fail(d, rc) : ENCLOS_OK;
+/* The reader's result as ours: nothing on success (inline, it wraps every read). */
+static inline enclos_err rd_check(wdec *d, enclos_err rc) {
+  return rc == ENCLOS_OK ? ENCLOS_OK : rd_fail(d, rc);
 }
+
+static enclos_err rd_u8(wdec *d, uint8_t *out) { return rd_check(d, enclos_rd_u8(&d->r, out)); }
 static enclos_err rd_u32(wdec *d, uint32_t *out) {
-  enclos_err rc = enclos_rd_uleb32(&d->r, out);
-  return rc ? rd_fail(d, rc) : ENCLOS_OK;
+  return rd_check(d, enclos_rd_uleb32(&d->r, out));
 }
 static enclos_err rd_count(wdec *d, uint32_t max, const char *what, uint32_t *out) {
   ENCLOS_TRY(rd_u32(d, out));
@@ -113,7 +114,10 @@ static enclos_err rd_limits(wdec *d, enclos_wasm_limits_desc *l) {
   return ENCLOS_OK;
 }
 
-static enclos_err check_mem_limits(wdec *d, const enclos_wasm_limits_desc *l) {
+/* memtype (§5.3.8), valid within 65536 pages (§3.2.5), read for imports and the memory
+ * section alike. */
+static enclos_err rd_memtype(wdec *d, enclos_wasm_limits_desc *l) {
+  ENCLOS_TRY(rd_limits(d, l));
   DENSURE(d, l->min <= WASM_MAX_PAGES, ENCLOS_E_INVALID,
           "memory size must be at most 65536 pages (4GiB)");
   if (l->has_max) {
@@ -125,10 +129,23 @@ static enclos_err check_mem_limits(wdec *d, const enclos_wasm_limits_desc *l) {
   return ENCLOS_OK;
 }
 
-static enclos_err check_table_limits(wdec *d, const enclos_wasm_limits_desc *l) {
-  if (l->has_max)
-    DENSURE(d, l->min <= l->max, ENCLOS_E_INVALID,
+/* tabletype (§5.3.9): reference type, then limits (§3.2.4: min <= max). */
+static enclos_err rd_tabletype(wdec *d, wtable_t *t) {
+  ENCLOS_TRY(rd_reftype(d, &t->elem));
+  ENCLOS_TRY(rd_limits(d, &t->lim));
+  if (t->lim.has_max)
+    DENSURE(d, t->lim.min <= t->lim.max, ENCLOS_E_INVALID,
             "size minimum must not be greater than maximum");
+  return ENCLOS_OK;
+}
+
+/* globaltype (§5.3.10): value type, then mutability 0 (const) or 1 (var). */
+static enclos_err rd_globaltype(wdec *d, wglobal_t *g) {
+  uint8_t mut;
+  ENCLOS_TRY(rd_valtype(d, &g->type));
+  ENCLOS_TRY(rd_u8(d, &mut));
+  DENSURE(d, mut <= 1, ENCLOS_E_MALFORMED, "malformed mutability");
+  g->mut = mut;
   return ENCLOS_OK;
 }
 
@@ -195,34 +212,29 @@ static enclos_err rd_const(wdec *d, enclos_wasm_type want, wconst *c) {
   switch (op) {
   case 0x41: {
     int64_t v;
-    enclos_err rc = enclos_rd_sleb(&d->r, 32, &v);
-    if (rc) return rd_fail(d, rc);
+    ENCLOS_TRY(rd_check(d, enclos_rd_sleb(&d->r, 32, &v)));
     c->val = (uint32_t)(int32_t)v;
     got = ENCLOS_WASM_I32;
     break;
   }
   case 0x42: {
     int64_t v;
-    enclos_err rc = enclos_rd_sleb(&d->r, 64, &v);
-    if (rc) return rd_fail(d, rc);
+    ENCLOS_TRY(rd_check(d, enclos_rd_sleb(&d->r, 64, &v)));
     c->val = (uint64_t)v;
     got = ENCLOS_WASM_I64;
     break;
   }
   case 0x43: {
     uint32_t v;
-    enclos_err rc = enclos_rd_u32le(&d->r, &v);
-    if (rc) return rd_fail(d, rc);
+    ENCLOS_TRY(rd_check(d, enclos_rd_u32le(&d->r, &v)));
     c->val = v;
     got = ENCLOS_WASM_F32;
     break;
   }
-  case 0x44: {
-    enclos_err rc = enclos_rd_u64le(&d->r, &c->val);
-    if (rc) return rd_fail(d, rc);
+  case 0x44:
+    ENCLOS_TRY(rd_check(d, enclos_rd_u64le(&d->r, &c->val)));
     got = ENCLOS_WASM_F64;
     break;
-  }
   case 0x23: {
     uint32_t g;
     ENCLOS_TRY(rd_u32(d, &g));
@@ -251,9 +263,8 @@ static enclos_err rd_const(wdec *d, enclos_wasm_type want, wconst *c) {
     uint32_t sub;
     ENCLOS_TRY(rd_u32(d, &sub));
     DENSURE(d, sub == 12, ENCLOS_E_INVALID, "constant expression required (opcode 0xfd %u)", sub);
-    enclos_err rc = enclos_rd_u64le(&d->r, &c->val);
-    if (!rc) rc = enclos_rd_u64le(&d->r, &c->hi);
-    if (rc) return rd_fail(d, rc);
+    ENCLOS_TRY(rd_check(d, enclos_rd_u64le(&d->r, &c->val)));
+    ENCLOS_TRY(rd_check(d, enclos_rd_u64le(&d->r, &c->hi)));
     got = ENCLOS_WASM_V128;
     break;
   }
@@ -338,9 +349,7 @@ static enclos_err sec_import(wdec *d) {
     }
     case 1: {
       wtable_t t;
-      ENCLOS_TRY(rd_reftype(d, &t.elem));
-      ENCLOS_TRY(rd_limits(d, &t.lim));
-      ENCLOS_TRY(check_table_limits(d, &t.lim));
+      ENCLOS_TRY(rd_tabletype(d, &t));
       DENSURE(d, m->ntables < WASM_MAX_TABLES, ENCLOS_E_LIMIT, "too many tables");
       ENCLOS_TRY(grow((void **)&m->tables, m->ntables + 1, sizeof(wtable_t)));
       im->kind = ENCLOS_WASM_EXTERN_TABLE;
@@ -351,8 +360,7 @@ static enclos_err sec_import(wdec *d) {
     }
     case 2: {
       enclos_wasm_limits_desc l;
-      ENCLOS_TRY(rd_limits(d, &l));
-      ENCLOS_TRY(check_mem_limits(d, &l));
+      ENCLOS_TRY(rd_memtype(d, &l));
       DENSURE(d, m->nmems < WASM_MAX_MEMORIES, ENCLOS_E_INVALID, "multiple memories");
       ENCLOS_TRY(grow((void **)&m->mems, m->nmems + 1, sizeof(l)));
       im->kind = ENCLOS_WASM_EXTERN_MEMORY;
@@ -363,11 +371,7 @@ static enclos_err sec_import(wdec *d) {
     }
     case 3: {
       wglobal_t g = {0};
-      uint8_t mut;
-      ENCLOS_TRY(rd_valtype(d, &g.type));
-      ENCLOS_TRY(rd_u8(d, &mut));
-      DENSURE(d, mut <= 1, ENCLOS_E_MALFORMED, "malformed mutability");
-      g.mut = mut;
+      ENCLOS_TRY(rd_globaltype(d, &g));
       DENSURE(d, m->nglobals < WASM_MAX_GLOBALS, ENCLOS_E_LIMIT, "too many globals");
       ENCLOS_TRY(grow((void **)&m->globals, m->nglobals + 1, sizeof(g)));
       im->kind = ENCLOS_WASM_EXTERN_GLOBAL;
@@ -405,9 +409,7 @@ static enclos_err sec_table(wdec *d) {
   ENCLOS_TRY(grow((void **)&m->tables, m->ntables + n, sizeof(wtable_t)));
   for (uint32_t i = 0; i < n; i++) {
     wtable_t t;
-    ENCLOS_TRY(rd_reftype(d, &t.elem));
-    ENCLOS_TRY(rd_limits(d, &t.lim));
-    ENCLOS_TRY(check_table_limits(d, &t.lim));
+    ENCLOS_TRY(rd_tabletype(d, &t));
     m->tables[m->ntables++] = t;
   }
   return ENCLOS_OK;
@@ -421,8 +423,7 @@ static enclos_err sec_memory(wdec *d) {
   ENCLOS_TRY(grow((void **)&m->mems, m->nmems + n, sizeof(*m->mems)));
   for (uint32_t i = 0; i < n; i++) {
     enclos_wasm_limits_desc l;
-    ENCLOS_TRY(rd_limits(d, &l));
-    ENCLOS_TRY(check_mem_limits(d, &l));
+    ENCLOS_TRY(rd_memtype(d, &l));
     m->mems[m->nmems++] = l;
   }
   return ENCLOS_OK;
@@ -436,11 +437,7 @@ static enclos_err sec_global(wdec *d) {
   ENCLOS_TRY(grow((void **)&m->globals, m->nglobals + n, sizeof(wglobal_t)));
   for (uint32_t i = 0; i < n; i++) {
     wglobal_t g = {0};
-    uint8_t mut;
-    ENCLOS_TRY(rd_valtype(d, &g.type));
-    ENCLOS_TRY(rd_u8(d, &mut));
-    DENSURE(d, mut <= 1, ENCLOS_E_MALFORMED, "malformed mutability");
-    g.mut = mut;
+    ENCLOS_TRY(rd_globaltype(d, &g));
     ENCLOS_TRY(rd_const(d, g.type, &g.init));
     m->globals[m->nglobals++] = g;
   }
@@ -686,6 +683,25 @@ static const char *const sec_names[] = {"custom", "type",   "import", "function"
 /* Sections must appear in this order (§5.5.2); data count (12) sits between element and code. */
 static const uint8_t sec_rank[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
 
+/* A section's id and size (§5.5.2), checked against the rest of the module and against the
+ * order of the sections before it (*prev, a sec_rank value); names the section in d->sec for
+ * the errors that follow. */
+static enclos_err rd_section_header(wdec *d, uint8_t *prev, uint8_t *id, uint32_t *size) {
+  d->sec = "module";
+  ENCLOS_TRY(rd_u8(d, id));
+  DENSURE(d, *id <= 12, ENCLOS_E_MALFORMED, "malformed section id %u", *id);
+  d->sec = sec_names[*id];
+  ENCLOS_TRY(rd_u32(d, size));
+  DENSURE(d, *size <= enclos_rd_remaining(&d->r), ENCLOS_E_MALFORMED,
+          "unexpected end (section size %u larger than the rest of the module)", *size);
+  if (*id != 0) {
+    DENSURE(d, sec_rank[*id] > *prev, ENCLOS_E_MALFORMED,
+            "unexpected content after last section (section out of order or duplicated)");
+    *prev = sec_rank[*id];
+  }
+  return ENCLOS_OK;
+}
+
 static enclos_err load(enclos_wasm_module *m) {
   wdec d = {.sec = "module header", .m = m};
   enclos_rd_init(&d.r, m->bytes, m->size);
@@ -700,50 +716,22 @@ static enclos_err load(enclos_wasm_module *m) {
    * validation in the spec, §5). */
   {
     wdec scan = d;
-    uint8_t prev = 0;
+    uint8_t prev = 0, id;
+    uint32_t size;
     while (!enclos_rd_eof(&scan.r)) {
-      uint8_t id;
-      uint32_t size;
-      scan.sec = "module";
-      ENCLOS_TRY(rd_u8(&scan, &id));
-      DENSURE(&scan, id <= 12, ENCLOS_E_MALFORMED, "malformed section id %u", id);
-      scan.sec = sec_names[id];
-      ENCLOS_TRY(rd_u32(&scan, &size));
-      DENSURE(&scan, size <= enclos_rd_remaining(&scan.r), ENCLOS_E_MALFORMED,
-              "unexpected end (section size %u larger than the rest of the module)", size);
-      if (id != 0) {
-        DENSURE(&scan, sec_rank[id] > prev, ENCLOS_E_MALFORMED,
-                "unexpected content after last section (section out of order or duplicated)");
-        prev = sec_rank[id];
-      }
+      ENCLOS_TRY(rd_section_header(&scan, &prev, &id, &size));
       ENCLOS_TRY(enclos_rd_skip(&scan.r, size));
     }
   }
   uint8_t last = 0;
-  bool saw_func = false, saw_code = false, saw_data = false;
-  enclos_wasm_functype none = {0};
-  (void)none;
+  bool saw_code = false, saw_data = false;
   while (!enclos_rd_eof(&d.r)) {
     uint8_t id;
     uint32_t size;
-    d.sec = "module";
-    ENCLOS_TRY(rd_u8(&d, &id));
-    DENSURE(&d, id <= 12, ENCLOS_E_MALFORMED, "malformed section id %u", id);
-    d.sec = sec_names[id];
-    ENCLOS_TRY(rd_u32(&d, &size));
-    DENSURE(&d, size <= enclos_rd_remaining(&d.r), ENCLOS_E_MALFORMED,
-            "unexpected end (section size %u larger than the rest of the module)", size);
-    if (id != 0) {
-      DENSURE(&d, sec_rank[id] > last, ENCLOS_E_MALFORMED,
-              "unexpected content after last section (section out of order or duplicated)");
-      last = sec_rank[id];
-    }
-    if (id == 10 && !m->declared) {
-      /* nothing */
-    }
+    ENCLOS_TRY(rd_section_header(&d, &last, &id, &size));
     wdec sub = {.sec = d.sec, .m = m};
     ENCLOS_TRY(enclos_rd_sub(&d.r, size, &sub.r));
-    if (m->declared == NULL && id >= 6 && id != 0) {
+    if (m->declared == NULL && id >= 6) {
       m->declared = enclos_calloc(m->nfuncs ? m->nfuncs : 1, 1);
       ENCLOS_ENSURE(m->declared, ENCLOS_E_NOMEM);
     }
@@ -751,7 +739,7 @@ static enclos_err load(enclos_wasm_module *m) {
     case 0: ENCLOS_TRY(sec_custom(&sub)); break;
     case 1: ENCLOS_TRY(sec_type(&sub)); break;
     case 2: ENCLOS_TRY(sec_import(&sub)); break;
-    case 3: ENCLOS_TRY(sec_function(&sub)); saw_func = true; break;
+    case 3: ENCLOS_TRY(sec_function(&sub)); break;
     case 4: ENCLOS_TRY(sec_table(&sub)); break;
     case 5: ENCLOS_TRY(sec_memory(&sub)); break;
     case 6: ENCLOS_TRY(sec_global(&sub)); break;
@@ -770,7 +758,6 @@ static enclos_err load(enclos_wasm_module *m) {
     }
     DENSURE(&sub, enclos_rd_eof(&sub.r), ENCLOS_E_MALFORMED, "section size mismatch");
   }
-  (void)saw_func;
   d.sec = "module";
   DENSURE(&d, saw_code || m->nfuncs == m->nfunc_imports, ENCLOS_E_MALFORMED,
           "function and code section have inconsistent lengths");

@@ -1,7 +1,8 @@
 /* interp.c: the dispatch loop over compiled code (see compile.c for the code format).
  *
  * Divisions:
- *   1. Value helpers and float semantics (§4.3.3: fmin/fmax, nearest, truncation).
+ *   1. Value helpers and float semantics (§4.3.3: nearest, 64-bit truncation; fmin/fmax and
+ *      32-bit trunc_sat are in wasm_int.h, shared with simd.c).
  *   2. Host calls.
  *   3. Loop helpers: operand macros, frame zeroing, dispatch (and its op statistics).
  *      The loop itself is interp_loop.inc: explicit call-frame stack (never recursing on the
@@ -41,28 +42,6 @@ static inline uint64_t of_f64(double d) {
   return u;
 }
 
-/* §4.3.3 fmin/fmax: NaN in -> NaN out; -0 < +0. */
-static float f32_min(float a, float b) {
-  if (a != a || b != b) return a + b;
-  if (a == 0 && b == 0) return signbit(a) ? a : b;
-  return a < b ? a : b;
-}
-static float f32_max(float a, float b) {
-  if (a != a || b != b) return a + b;
-  if (a == 0 && b == 0) return signbit(a) ? b : a;
-  return a > b ? a : b;
-}
-static double f64_min(double a, double b) {
-  if (a != a || b != b) return a + b;
-  if (a == 0 && b == 0) return signbit(a) ? a : b;
-  return a < b ? a : b;
-}
-static double f64_max(double a, double b) {
-  if (a != a || b != b) return a + b;
-  if (a == 0 && b == 0) return signbit(a) ? b : a;
-  return a > b ? a : b;
-}
-
 static inline uint32_t rotl32(uint32_t x, uint32_t n) {
   n &= 31;
   return n ? (x << n) | (x >> (32 - n)) : x;
@@ -80,18 +59,7 @@ static inline uint64_t rotr64(uint64_t x, uint64_t n) {
   return n ? (x >> n) | (x << (64 - n)) : x;
 }
 
-/* Saturating truncations (§4.3.3 trunc_sat). */
-static uint64_t sat_i32_s(double d) {
-  if (d != d) return 0;
-  if (d <= -2147483648.0) return (uint32_t)INT32_MIN;
-  if (d >= 2147483647.0) return (uint32_t)INT32_MAX;
-  return (uint32_t)(int32_t)d;
-}
-static uint64_t sat_i32_u(double d) {
-  if (d != d || d <= -1.0) return 0;
-  if (d >= 4294967295.0) return UINT32_MAX;
-  return (uint32_t)d;
-}
+/* Saturating truncations to 64 bits (§4.3.3 trunc_sat; 32 bits: wasm__sat_s32/u32). */
 static uint64_t sat_i64_s(double d) {
   if (d != d) return 0;
   if (d < -9223372036854775808.0) return (uint64_t)INT64_MIN;

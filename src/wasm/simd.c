@@ -41,40 +41,7 @@ static inline void stv(uint64_t *fp, size_t hd, uint32_t x, const wv128 *v) {
   fp[x] = v->u64[0];
   fp[x + hd] = v->u64[1];
 }
-/* §4.3.3 fmin/fmax (NaN in -> NaN out, -0 < +0) and pmin/pmax (§4.3.3 fpmin: b < a ? b : a). */
-static float fmin32(float a, float b) {
-  if (a != a || b != b) return a + b;
-  if (a == 0 && b == 0) return signbit(a) ? a : b;
-  return a < b ? a : b;
-}
-static float fmax32(float a, float b) {
-  if (a != a || b != b) return a + b;
-  if (a == 0 && b == 0) return signbit(a) ? b : a;
-  return a > b ? a : b;
-}
-static double fmin64(double a, double b) {
-  if (a != a || b != b) return a + b;
-  if (a == 0 && b == 0) return signbit(a) ? a : b;
-  return a < b ? a : b;
-}
-static double fmax64(double a, double b) {
-  if (a != a || b != b) return a + b;
-  if (a == 0 && b == 0) return signbit(a) ? b : a;
-  return a > b ? a : b;
-}
-
-/* Saturating truncation (§4.3.3 trunc_sat). */
-static int32_t sat_s32(double d) {
-  if (d != d) return 0;
-  if (d <= -2147483648.0) return INT32_MIN;
-  if (d >= 2147483647.0) return INT32_MAX;
-  return (int32_t)d;
-}
-static uint32_t sat_u32(double d) {
-  if (d != d || d <= -1.0) return 0;
-  if (d >= 4294967295.0) return UINT32_MAX;
-  return (uint32_t)d;
-}
+/* §4.3.3 fmin/fmax and trunc_sat: wasm__f32_min etc. (wasm_int.h, shared with interp.c). */
 
 static inline int32_t sat_i8(int32_t v) { return v < -128 ? -128 : v > 127 ? 127 : v; }
 static inline int32_t sat_u8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
@@ -255,12 +222,12 @@ uint32_t wasm__simd_exec(const uint32_t *ip, uint64_t *fp, size_t hd, winst *ins
     case 0xec: MAP1(u64, 2, a.u64[i] & 0x7fffffffffffffffull); break;
     case 0xed: MAP1(u64, 2, a.u64[i] ^ 0x8000000000000000ull); break;
     case 0xef: MAP1(f64, 2, sqrt(a.f64[i])); break;
-    case 0xf8: MAP1(i32, 4, sat_s32((double)a.f32[i])); break;
-    case 0xf9: MAP1(u32, 4, sat_u32((double)a.f32[i])); break;
+    case 0xf8: MAP1(i32, 4, wasm__sat_s32((double)a.f32[i])); break;
+    case 0xf9: MAP1(u32, 4, wasm__sat_u32((double)a.f32[i])); break;
     case 0xfa: MAP1(f32, 4, (float)a.i32[i]); break;
     case 0xfb: MAP1(f32, 4, (float)a.u32[i]); break;
-    case 0xfc: r.i32[0] = sat_s32(a.f64[0]); r.i32[1] = sat_s32(a.f64[1]); break;
-    case 0xfd: r.u32[0] = sat_u32(a.f64[0]); r.u32[1] = sat_u32(a.f64[1]); break;
+    case 0xfc: r.i32[0] = wasm__sat_s32(a.f64[0]); r.i32[1] = wasm__sat_s32(a.f64[1]); break;
+    case 0xfd: r.u32[0] = wasm__sat_u32(a.f64[0]); r.u32[1] = wasm__sat_u32(a.f64[1]); break;
     case 0xfe: MAP1(f64, 2, (double)a.i32[i]); break;
     default: MAP1(f64, 2, (double)a.u32[i]); break; /* 0xff */
     }
@@ -483,8 +450,9 @@ uint32_t wasm__simd_exec(const uint32_t *ip, uint64_t *fp, size_t hd, winst *ins
     case 0xe5: MAP1(f32, 4, a.f32[i] - b.f32[i]); break;
     case 0xe6: MAP1(f32, 4, a.f32[i] * b.f32[i]); break;
     case 0xe7: MAP1(f32, 4, a.f32[i] / b.f32[i]); break;
-    case 0xe8: MAP1(f32, 4, fmin32(a.f32[i], b.f32[i])); break;
-    case 0xe9: MAP1(f32, 4, fmax32(a.f32[i], b.f32[i])); break;
+    case 0xe8: MAP1(f32, 4, wasm__f32_min(a.f32[i], b.f32[i])); break;
+    case 0xe9: MAP1(f32, 4, wasm__f32_max(a.f32[i], b.f32[i])); break;
+    /* pmin/pmax (§4.3.3 fpmin: b < a ? b : a), selecting the operand's bits. */
     case 0xea: MAP1(u32, 4, b.f32[i] < a.f32[i] ? b.u32[i] : a.u32[i]); break;
     case 0xeb: MAP1(u32, 4, a.f32[i] < b.f32[i] ? b.u32[i] : a.u32[i]); break;
     /* f64x2 */
@@ -492,8 +460,8 @@ uint32_t wasm__simd_exec(const uint32_t *ip, uint64_t *fp, size_t hd, winst *ins
     case 0xf1: MAP1(f64, 2, a.f64[i] - b.f64[i]); break;
     case 0xf2: MAP1(f64, 2, a.f64[i] * b.f64[i]); break;
     case 0xf3: MAP1(f64, 2, a.f64[i] / b.f64[i]); break;
-    case 0xf4: MAP1(f64, 2, fmin64(a.f64[i], b.f64[i])); break;
-    case 0xf5: MAP1(f64, 2, fmax64(a.f64[i], b.f64[i])); break;
+    case 0xf4: MAP1(f64, 2, wasm__f64_min(a.f64[i], b.f64[i])); break;
+    case 0xf5: MAP1(f64, 2, wasm__f64_max(a.f64[i], b.f64[i])); break;
     case 0xf6: MAP1(u64, 2, b.f64[i] < a.f64[i] ? b.u64[i] : a.u64[i]); break;
     case 0xf7: MAP1(u64, 2, a.f64[i] < b.f64[i] ? b.u64[i] : a.u64[i]); break;
     default: return ENCLOS_WASM_TRAP_HOST; /* not produced by the compiler */

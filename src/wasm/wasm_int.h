@@ -7,6 +7,7 @@
  *   3. The internal code: opcodes of the compiled instruction stream (see compile.c).
  *   4. Runtime objects owned by a store (functions, tables, memories, globals, instances).
  *   5. Cross-file functions (wasm__*).
+ *   6. Float semantics shared by the scalar loop (interp.c) and the vector lanes (simd.c).
  *
  * Files: decode.c (sections, §5.5), compile.c (validation §3 + compilation of bodies),
  * interp.c (the dispatch loop), memory.c (linear memory, snapshot images), runtime.c (store,
@@ -15,6 +16,7 @@
 #ifndef ENCLOS_WASM_INT_H
 #define ENCLOS_WASM_INT_H
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -378,5 +380,42 @@ enclos_err wasm__trap_at(enclos_wasm_store *s, enclos_wasm_trap_kind kind, wfunc
 uint32_t wasm__code_offset(const wcode *c, uint32_t pc);
 /** The name section's name of function \p index, or an empty name. */
 enclos_wasm_name wasm__func_name(const enclos_wasm_module *m, uint32_t index);
+
+/* ---- 6. Float semantics (§4.3.3), one definition for scalars and vector lanes ------------ */
+
+/* fmin/fmax: NaN in -> NaN out; -0 < +0. */
+static inline float wasm__f32_min(float a, float b) {
+  if (a != a || b != b) return a + b;
+  if (a == 0 && b == 0) return signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+static inline float wasm__f32_max(float a, float b) {
+  if (a != a || b != b) return a + b;
+  if (a == 0 && b == 0) return signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+static inline double wasm__f64_min(double a, double b) {
+  if (a != a || b != b) return a + b;
+  if (a == 0 && b == 0) return signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+static inline double wasm__f64_max(double a, double b) {
+  if (a != a || b != b) return a + b;
+  if (a == 0 && b == 0) return signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+
+/* trunc_sat to 32 bits (NaN -> 0, out of range -> the nearest bound). */
+static inline int32_t wasm__sat_s32(double d) {
+  if (d != d) return 0;
+  if (d <= -2147483648.0) return INT32_MIN;
+  if (d >= 2147483647.0) return INT32_MAX;
+  return (int32_t)d;
+}
+static inline uint32_t wasm__sat_u32(double d) {
+  if (d != d || d <= -1.0) return 0;
+  if (d >= 4294967295.0) return UINT32_MAX;
+  return (uint32_t)d;
+}
 
 #endif

@@ -83,6 +83,30 @@ static enclos_x509 *ours(enclos_pkey *k, int64_t now, enclos_tee_kind kind, cons
   return c;
 }
 
+/* What each test starts from: the evidence in one file, the collateral set of one directory,
+ * a fresh P-256 key and our certificate for it around that evidence, valid at `when`. */
+typedef struct hw {
+  int64_t now;
+  enclos_buf ev;
+  enclos_hw_collateral *coll;
+  enclos_pkey *k;
+  enclos_x509 *c;
+} hw;
+
+static hw hw_open(const char *when, const char *ev_path, const char *coll_dir, enclos_tee_kind kind) {
+  hw h = {.now = tm(when), .ev = evidence(ev_path), .coll = collateral(coll_dir)};
+  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &h.k));
+  h.c = ours(h.k, h.now, kind, &h.ev);
+  return h;
+}
+
+static void hw_close(hw *h) {
+  enclos_x509_free(h->c);
+  enclos_pkey_free(h->k);
+  enclos_hw_collateral_free(h->coll);
+  enclos_buf_free(&h->ev);
+}
+
 static enclos_err verify_at(enclos_x509 *c, const enclos_policy *p, const enclos_hw_collateral *coll, int64_t now,
                             enclos_verify_result *r) {
   enclos_verify_opts vo = {.policy = p, .now = now, .collateral = coll};
@@ -96,16 +120,11 @@ static void hex_is(const uint8_t *b, size_t n, const char *want) {
 }
 
 TEST(sgx_quote_in_a_certificate_verifies_then_the_binding_is_refused) {
-  int64_t now = tm(SGX_AT);
-  enclos_buf q = evidence(ATT("sgx/phala-dcap-qvl/sgx_quote"));
-  enclos_hw_collateral *coll = collateral(ATT("sgx/phala-dcap-qvl"));
-  enclos_pkey *k;
-  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &k));
-  enclos_x509 *c = ours(k, now, ENCLOS_TEE_SGX, &q);
+  hw h = hw_open(SGX_AT, ATT("sgx/phala-dcap-qvl/sgx_quote"), ATT("sgx/phala-dcap-qvl"), ENCLOS_TEE_SGX);
   enclos_policy *p = policy("{\"tee\": [\"sgx\"], \"tcb_status\": [\"ConfigurationAndSWHardeningNeeded\"],"
                             " \"measurements\": [\"" SGX_MRENCLAVE "\"]}");
   enclos_verify_result r;
-  CHECK_ERR(verify_at(c, p, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_ERR(verify_at(h.c, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch: the sgx evidence verified");
   CHECK(r.hw_verified);
   CHECK_EQ_INT(r.format, ENCLOS_FMT_INTEL_DICE);
@@ -117,12 +136,12 @@ TEST(sgx_quote_in_a_certificate_verifies_then_the_binding_is_refused) {
 
   /* The default policy accepts UpToDate only: the hardware verifier refuses first. */
   enclos_policy *strict = policy("{}");
-  CHECK_ERR(verify_at(c, strict, coll, now, &r), ENCLOS_E_POLICY);
+  CHECK_ERR(verify_at(h.c, strict, h.coll, h.now, &r), ENCLOS_E_POLICY);
   CHECK_CONTAINS(enclos_err_detail(), "at check 'policy': TCB status ConfigurationAndSWHardeningNeeded not accepted");
   CHECK(!r.hw_verified);
   /* The same list given in the hardware section; both at once is an error. */
   enclos_policy *hwlist = policy("{\"hardware\": {\"accepted_tcb_status\": [\"ConfigurationAndSWHardeningNeeded\"]}}");
-  CHECK_ERR(verify_at(c, hwlist, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_ERR(verify_at(h.c, hwlist, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch");
   enclos_policy_free(hwlist);
   const char *both = "{\"tcb_status\": [\"UpToDate\"], \"hardware\": {\"accepted_tcb_status\": [\"UpToDate\"]}}";
@@ -130,32 +149,32 @@ TEST(sgx_quote_in_a_certificate_verifies_then_the_binding_is_refused) {
   CHECK_ERR(enclos_policy_parse(both, strlen(both), &bad), ENCLOS_E_INVALID);
   CHECK_CONTAINS(enclos_err_detail(), "give the accepted TCB statuses once");
   /* No collateral: refused, named. */
-  CHECK_ERR(verify_at(c, p, NULL, now, &r), ENCLOS_E_NOT_FOUND);
+  CHECK_ERR(verify_at(h.c, p, NULL, h.now, &r), ENCLOS_E_NOT_FOUND);
   CHECK_CONTAINS(enclos_err_detail(), "collateral missing: sgx evidence");
   /* A collateral set for another platform (SNP) has nothing for this quote. */
   enclos_hw_collateral *other = collateral(ATT("snp/virtee-sev"));
-  CHECK_ERR(verify_at(c, p, other, now, &r), ENCLOS_E_NOT_FOUND);
+  CHECK_ERR(verify_at(h.c, p, other, h.now, &r), ENCLOS_E_NOT_FOUND);
   CHECK_CONTAINS(enclos_err_detail(), "collateral missing");
   enclos_hw_collateral_free(other);
   /* A certificate valid later, when the collateral has expired. */
   int64_t late = tm("2025-08-01T00:00:00Z");
-  enclos_x509 *c_late = ours(k, late, ENCLOS_TEE_SGX, &q);
-  CHECK_ERR(verify_at(c_late, p, coll, late, &r), ENCLOS_E_EXPIRED);
+  enclos_x509 *c_late = ours(h.k, late, ENCLOS_TEE_SGX, &h.ev);
+  CHECK_ERR(verify_at(c_late, p, h.coll, late, &r), ENCLOS_E_EXPIRED);
   CHECK_CONTAINS(enclos_err_detail(), "sgx evidence refused by the hardware verifier");
   /* A flipped byte of the quote body: the quote signature fails. */
-  q.data[100] ^= 1;
-  enclos_x509 *c_bad = ours(k, now, ENCLOS_TEE_SGX, &q);
-  CHECK_ERR(verify_at(c_bad, p, coll, now, &r), ENCLOS_E_VERIFY);
+  h.ev.data[100] ^= 1;
+  enclos_x509 *c_bad = ours(h.k, h.now, ENCLOS_TEE_SGX, &h.ev);
+  CHECK_ERR(verify_at(c_bad, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "at check 'quote_signature'");
-  q.data[100] ^= 1;
+  h.ev.data[100] ^= 1;
   /* Evidence for another key: the claims name another key (checked before the quote). */
   enclos_pkey *k2;
   CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &k2));
   const uint8_t *v;
   size_t vn;
-  CHECK_OK(enclos_x509_extension(c, ENCLOS_RATLS_OID_EVIDENCE, &v, &vn, NULL));
-  enclos_x509 *moved = cert_with(k2, now, ENCLOS_RATLS_OID_EVIDENCE, v, vn);
-  CHECK_ERR(verify_at(moved, p, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_OK(enclos_x509_extension(h.c, ENCLOS_RATLS_OID_EVIDENCE, &v, &vn, NULL));
+  enclos_x509 *moved = cert_with(k2, h.now, ENCLOS_RATLS_OID_EVIDENCE, v, vn);
+  CHECK_ERR(verify_at(moved, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "binds another key");
 
   enclos_x509_free(moved);
@@ -164,23 +183,16 @@ TEST(sgx_quote_in_a_certificate_verifies_then_the_binding_is_refused) {
   enclos_x509_free(c_late);
   enclos_policy_free(strict);
   enclos_policy_free(p);
-  enclos_x509_free(c);
-  enclos_pkey_free(k);
-  enclos_hw_collateral_free(coll);
-  enclos_buf_free(&q);
+  hw_close(&h);
 }
 
 TEST(tdx_quote_in_a_certificate_verifies_then_the_binding_is_refused) {
-  int64_t now = tm("2025-07-01T00:00:00Z");
-  enclos_buf q = evidence(ATT("tdx/phala-dcap-qvl/tdx_quote"));
-  enclos_hw_collateral *coll = collateral(ATT("tdx/phala-dcap-qvl"));
-  enclos_pkey *k;
-  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &k));
-  enclos_x509 *c = ours(k, now, ENCLOS_TEE_TDX, &q);
+  hw h = hw_open("2025-07-01T00:00:00Z", ATT("tdx/phala-dcap-qvl/tdx_quote"), ATT("tdx/phala-dcap-qvl"),
+                 ENCLOS_TEE_TDX);
   /* Default policy: UpToDate, no debug. */
   enclos_policy *p = policy("{\"tee\": [\"tdx\"]}");
   enclos_verify_result r;
-  CHECK_ERR(verify_at(c, p, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_ERR(verify_at(h.c, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch: the tdx evidence verified");
   CHECK(r.hw_verified);
   CHECK_STR(r.tcb_status, "UpToDate");
@@ -191,36 +203,29 @@ TEST(tdx_quote_in_a_certificate_verifies_then_the_binding_is_refused) {
   char json[256];
   snprintf(json, sizeof(json), "{\"hardware\": {\"rtmr3\": \"01%094d\"}}", 0); /* RTMR3 is zero */
   enclos_policy *rtmr = policy(json);
-  CHECK_ERR(verify_at(c, rtmr, coll, now, &r), ENCLOS_E_POLICY);
+  CHECK_ERR(verify_at(h.c, rtmr, h.coll, h.now, &r), ENCLOS_E_POLICY);
   CHECK_CONTAINS(enclos_err_detail(), "RTMR3 differs");
   /* A quote whose platform matches no TCB level (same collateral) is refused by the verifier. */
   enclos_buf q2 = evidence(ATT("tdx/phala-dcap-qvl/tdx-quote.hex"));
-  enclos_x509 *c2 = ours(k, now, ENCLOS_TEE_TDX, &q2);
-  CHECK_ERR(verify_at(c2, p, coll, now, &r), ENCLOS_E_VERIFY);
+  enclos_x509 *c2 = ours(h.k, h.now, ENCLOS_TEE_TDX, &q2);
+  CHECK_ERR(verify_at(c2, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "TCB not supported");
   enclos_x509_free(c2);
   enclos_buf_free(&q2);
   enclos_policy_free(rtmr);
   enclos_policy_free(p);
-  enclos_x509_free(c);
-  enclos_pkey_free(k);
-  enclos_hw_collateral_free(coll);
-  enclos_buf_free(&q);
+  hw_close(&h);
 }
 
 TEST(snp_report_in_a_certificate_verifies_then_the_binding_is_refused) {
-  int64_t now = tm("2025-06-01T00:00:00Z");
-  enclos_buf rep = evidence(ATT("snp/confidential-containers-trustee/test-report.bin"));
-  enclos_hw_collateral *coll = collateral(ATT("snp/confidential-containers-trustee"));
-  enclos_pkey *k;
-  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &k));
-  enclos_x509 *c = ours(k, now, ENCLOS_TEE_SNP, &rep);
+  hw h = hw_open("2025-06-01T00:00:00Z", ATT("snp/confidential-containers-trustee/test-report.bin"),
+                 ATT("snp/confidential-containers-trustee"), ENCLOS_TEE_SNP);
   const char *meas = "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c";
   char json[512];
   snprintf(json, sizeof(json), "{\"tee\": [\"sev-snp\"], \"measurements\": [\"%s\"]}", meas);
   enclos_policy *p = policy(json);
   enclos_verify_result r;
-  CHECK_ERR(verify_at(c, p, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_ERR(verify_at(h.c, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch: the sev-snp evidence verified");
   CHECK(r.hw_verified);
   CHECK_EQ_INT(r.format, ENCLOS_FMT_ENCLOS_TYPED);
@@ -243,14 +248,14 @@ TEST(snp_report_in_a_certificate_verifies_then_the_binding_is_refused) {
   for (size_t i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++) {
     snprintf(json, sizeof(json), "{\"hardware\": %s}", refuse[i].hw);
     enclos_policy *hp = policy(json);
-    CHECK_ERR(verify_at(c, hp, coll, now, &r), ENCLOS_E_POLICY);
+    CHECK_ERR(verify_at(h.c, hp, h.coll, h.now, &r), ENCLOS_E_POLICY);
     CHECK_CONTAINS(enclos_err_detail(), refuse[i].why);
     enclos_policy_free(hp);
   }
   /* ...and the same settings, satisfied, let the evidence through to the binding. */
   enclos_policy *ok = policy("{\"hardware\": {\"vmpl\": 0, \"snp_min_tcb\": {\"bootloader\": 3, \"tee\": 0,"
                              " \"snp\": 8, \"microcode\": 115}}}");
-  CHECK_ERR(verify_at(c, ok, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_ERR(verify_at(h.c, ok, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch");
   /* The hardware section is as strict as the rest of the policy. */
   enclos_policy *bad = NULL;
@@ -261,7 +266,7 @@ TEST(snp_report_in_a_certificate_verifies_then_the_binding_is_refused) {
   CHECK_ERR(enclos_policy_parse(lower, strlen(lower), &bad), ENCLOS_E_INVALID);
   /* An SGX quote labelled sev-snp in the typed record is refused. */
   enclos_buf q = evidence(ATT("sgx/phala-dcap-qvl/sgx_quote"));
-  enclos_x509 *lie = ours(k, tm(SGX_AT), ENCLOS_TEE_SNP, &q);
+  enclos_x509 *lie = ours(h.k, tm(SGX_AT), ENCLOS_TEE_SNP, &q);
   enclos_hw_collateral *sgx = collateral(ATT("sgx/phala-dcap-qvl"));
   enclos_policy *any = policy("{\"tcb_status\": [\"ConfigurationAndSWHardeningNeeded\"]}");
   CHECK_ERR(verify_at(lie, any, sgx, tm(SGX_AT), &r), ENCLOS_E_VERIFY);
@@ -272,61 +277,43 @@ TEST(snp_report_in_a_certificate_verifies_then_the_binding_is_refused) {
   enclos_buf_free(&q);
   enclos_policy_free(ok);
   enclos_policy_free(p);
-  enclos_x509_free(c);
-  enclos_pkey_free(k);
-  enclos_hw_collateral_free(coll);
-  enclos_buf_free(&rep);
+  hw_close(&h);
 }
 
 TEST(snp_vlek_report_and_debug_guest_policy) {
   /* The VLEK-signed v3 report (VMPL 1) and go-sev-guest's debug-allowing guest. */
-  int64_t now = tm("2025-06-01T00:00:00Z");
-  enclos_buf rep = evidence(ATT("snp/confidential-containers-trustee/test-vlek-report.bin"));
-  enclos_hw_collateral *coll = collateral(ATT("snp/confidential-containers-trustee"));
-  enclos_pkey *k;
-  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &k));
-  enclos_x509 *c = ours(k, now, ENCLOS_TEE_SNP, &rep);
+  hw h = hw_open("2025-06-01T00:00:00Z", ATT("snp/confidential-containers-trustee/test-vlek-report.bin"),
+                 ATT("snp/confidential-containers-trustee"), ENCLOS_TEE_SNP);
   enclos_policy *p = policy("{\"hardware\": {\"vmpl\": 1}}");
   enclos_verify_result r;
-  CHECK_ERR(verify_at(c, p, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_ERR(verify_at(h.c, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch");
   CHECK(r.hw_verified);
-  enclos_x509_free(c);
-  enclos_hw_collateral_free(coll);
-  enclos_buf_free(&rep);
+  hw_close(&h);
 
-  now = tm("2022-09-24T01:00:00Z");
-  rep = evidence(ATT("snp/google-go-sev-guest/attestation.bin"));
-  coll = collateral(ATT("snp/google-go-sev-guest"));
-  c = ours(k, now, ENCLOS_TEE_SNP, &rep);
+  h = hw_open("2022-09-24T01:00:00Z", ATT("snp/google-go-sev-guest/attestation.bin"), ATT("snp/google-go-sev-guest"),
+              ENCLOS_TEE_SNP);
   enclos_policy *d = policy("{}");
-  CHECK_ERR(verify_at(c, d, coll, now, &r), ENCLOS_E_POLICY);
+  CHECK_ERR(verify_at(h.c, d, h.coll, h.now, &r), ENCLOS_E_POLICY);
   CHECK_CONTAINS(enclos_err_detail(), "guest policy allows DEBUG");
   enclos_policy *dbg = policy("{\"hardware\": {\"allow_debug\": true}}");
-  CHECK_ERR(verify_at(c, dbg, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_ERR(verify_at(h.c, dbg, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch");
   enclos_policy_free(dbg);
   enclos_policy_free(d);
   enclos_policy_free(p);
-  enclos_x509_free(c);
-  enclos_pkey_free(k);
-  enclos_hw_collateral_free(coll);
-  enclos_buf_free(&rep);
+  hw_close(&h);
 }
 
 TEST(foreign_formats_with_a_real_quote_verify_then_refuse_the_key_binding) {
-  int64_t now = tm(SGX_AT);
-  enclos_buf q = evidence(ATT("sgx/phala-dcap-qvl/sgx_quote"));
-  enclos_hw_collateral *coll = collateral(ATT("sgx/phala-dcap-qvl"));
+  hw h = hw_open(SGX_AT, ATT("sgx/phala-dcap-qvl/sgx_quote"), ATT("sgx/phala-dcap-qvl"), ENCLOS_TEE_SGX);
   enclos_policy *p = policy("{\"tcb_status\": [\"ConfigurationAndSWHardeningNeeded\"]}");
-  enclos_pkey *k;
-  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &k));
   enclos_verify_result r;
 
   /* Gramine legacy (1.2.840.113741.1337.6): the extension is the raw quote; binding = report data
    * SHA-256(SPKI DER) ‖ 32 zeros (Gramine ra_tls_attest.c). */
-  enclos_x509 *legacy = cert_with(k, now, ENCLOS_RATLS_OID_GRAMINE_LEGACY, q.data, q.len);
-  CHECK_ERR(verify_at(legacy, p, coll, now, &r), ENCLOS_E_VERIFY);
+  enclos_x509 *legacy = cert_with(h.k, h.now, ENCLOS_RATLS_OID_GRAMINE_LEGACY, h.ev.data, h.ev.len);
+  CHECK_ERR(verify_at(legacy, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_EQ_INT(r.format, ENCLOS_FMT_GRAMINE_LEGACY);
   CHECK(r.hw_verified);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch: the SGX quote verified but evidence binds another key");
@@ -336,12 +323,12 @@ TEST(foreign_formats_with_a_real_quote_verify_then_refuse_the_key_binding) {
   enclos_buf oe = ENCLOS_BUF_INIT;
   CHECK_OK(enclos_buf_append_u32le(&oe, 1));
   CHECK_OK(enclos_buf_append_u32le(&oe, 2));
-  CHECK_OK(enclos_buf_append_u64le(&oe, q.len));
-  CHECK_OK(enclos_buf_append(&oe, q.data, q.len));
+  CHECK_OK(enclos_buf_append_u64le(&oe, h.ev.len));
+  CHECK_OK(enclos_buf_append(&oe, h.ev.data, h.ev.len));
   const char *oids[] = {ENCLOS_RATLS_OID_OE_REPORT, ENCLOS_RATLS_OID_OE_EVIDENCE};
   for (int i = 0; i < 2; i++) {
-    enclos_x509 *oec = cert_with(k, now, oids[i], oe.data, oe.len);
-    CHECK_ERR(verify_at(oec, p, coll, now, &r), ENCLOS_E_VERIFY);
+    enclos_x509 *oec = cert_with(h.k, h.now, oids[i], oe.data, oe.len);
+    CHECK_ERR(verify_at(oec, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
     CHECK_EQ_INT(r.format, ENCLOS_FMT_OPEN_ENCLAVE);
     CHECK(r.hw_verified);
     CHECK_CONTAINS(enclos_err_detail(), "report data mismatch");
@@ -349,62 +336,55 @@ TEST(foreign_formats_with_a_real_quote_verify_then_refuse_the_key_binding) {
   }
   /* OE header: wrong version/type, size not matching what follows. */
   oe.data[0] = 2;
-  enclos_x509 *oe_bad = cert_with(k, now, ENCLOS_RATLS_OID_OE_REPORT, oe.data, oe.len);
-  CHECK_ERR(verify_at(oe_bad, p, coll, now, &r), ENCLOS_E_UNSUPPORTED);
+  enclos_x509 *oe_bad = cert_with(h.k, h.now, ENCLOS_RATLS_OID_OE_REPORT, oe.data, oe.len);
+  CHECK_ERR(verify_at(oe_bad, p, h.coll, h.now, &r), ENCLOS_E_UNSUPPORTED);
   CHECK_CONTAINS(enclos_err_detail(), "Open Enclave report header version 2");
   enclos_x509_free(oe_bad);
   oe.data[0] = 1;
   oe.data[8] ^= 1;
-  oe_bad = cert_with(k, now, ENCLOS_RATLS_OID_OE_REPORT, oe.data, oe.len);
-  CHECK_ERR(verify_at(oe_bad, p, coll, now, &r), ENCLOS_E_MALFORMED);
+  oe_bad = cert_with(h.k, h.now, ENCLOS_RATLS_OID_OE_REPORT, oe.data, oe.len);
+  CHECK_ERR(verify_at(oe_bad, p, h.coll, h.now, &r), ENCLOS_E_MALFORMED);
   CHECK_CONTAINS(enclos_err_detail(), "Open Enclave report size");
   enclos_x509_free(oe_bad);
 
-  /* Intel / Gramine >= 1.8 DICE form (2.23.133.5.4.9, tag 60000 = D9 EA60): binding = SHA-256(claims). */
-  enclos_x509 *dice = ours(k, now, ENCLOS_TEE_SGX, &q);
+  /* Intel / Gramine >= 1.8 DICE form (2.23.133.5.4.9, tag 60000 = D9 EA60): binding = SHA-256(claims);
+   * h.c, our own certificate, is in that form. */
   const uint8_t *v;
   size_t vn;
-  CHECK_OK(enclos_x509_extension(dice, ENCLOS_RATLS_OID_EVIDENCE, &v, &vn, NULL));
+  CHECK_OK(enclos_x509_extension(h.c, ENCLOS_RATLS_OID_EVIDENCE, &v, &vn, NULL));
   CHECK(vn > 3 && v[0] == 0xD9 && v[1] == 0xEA && v[2] == 0x60 && v[3] == 0x82);
-  CHECK_ERR(verify_at(dice, p, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_ERR(verify_at(h.c, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_EQ_INT(r.format, ENCLOS_FMT_INTEL_DICE);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch");
 
   /* A foreign quote patched to bind our key (as a forger would): the quote signature fails. */
   enclos_buf spki = ENCLOS_BUF_INIT;
-  CHECK_OK(enclos_pkey_spki(k, &spki));
-  memset(q.data + 368, 0, 64);
-  CHECK_OK(enclos_hash(ENCLOS_SHA256, spki.data, spki.len, q.data + 368));
-  enclos_x509 *forged = cert_with(k, now, ENCLOS_RATLS_OID_GRAMINE_LEGACY, q.data, q.len);
-  CHECK_ERR(verify_at(forged, p, coll, now, &r), ENCLOS_E_VERIFY);
+  CHECK_OK(enclos_pkey_spki(h.k, &spki));
+  memset(h.ev.data + 368, 0, 64);
+  CHECK_OK(enclos_hash(ENCLOS_SHA256, spki.data, spki.len, h.ev.data + 368));
+  enclos_x509 *forged = cert_with(h.k, h.now, ENCLOS_RATLS_OID_GRAMINE_LEGACY, h.ev.data, h.ev.len);
+  CHECK_ERR(verify_at(forged, p, h.coll, h.now, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "at check 'quote_signature'");
   CHECK(!r.hw_verified);
 
   enclos_x509_free(forged);
   enclos_buf_free(&spki);
-  enclos_x509_free(dice);
   enclos_buf_free(&oe);
   enclos_x509_free(legacy);
-  enclos_pkey_free(k);
   enclos_policy_free(p);
-  enclos_hw_collateral_free(coll);
-  enclos_buf_free(&q);
+  hw_close(&h);
 }
 
 TEST(evidence_check_without_a_policy_uses_the_strict_hardware_default) {
   /* enclos_verify_evidence is documented to work without a policy (as `enclos ca sign` may). */
-  int64_t now = tm("2025-07-01T00:00:00Z");
-  enclos_buf q = evidence(ATT("tdx/phala-dcap-qvl/tdx_quote"));
-  enclos_hw_collateral *coll = collateral(ATT("tdx/phala-dcap-qvl"));
-  enclos_pkey *k;
-  CHECK_OK(enclos_pkey_generate(ENCLOS_KEY_EC_P256, &k));
-  enclos_x509 *c = ours(k, now, ENCLOS_TEE_TDX, &q);
+  hw h = hw_open("2025-07-01T00:00:00Z", ATT("tdx/phala-dcap-qvl/tdx_quote"), ATT("tdx/phala-dcap-qvl"),
+                 ENCLOS_TEE_TDX);
   const uint8_t *v;
   size_t vn;
-  CHECK_OK(enclos_x509_extension(c, ENCLOS_RATLS_OID_EVIDENCE, &v, &vn, NULL));
+  CHECK_OK(enclos_x509_extension(h.c, ENCLOS_RATLS_OID_EVIDENCE, &v, &vn, NULL));
   enclos_buf spki = ENCLOS_BUF_INIT;
-  CHECK_OK(enclos_pkey_spki(k, &spki));
-  enclos_verify_opts vo = {.now = now, .collateral = coll};
+  CHECK_OK(enclos_pkey_spki(h.k, &spki));
+  enclos_verify_opts vo = {.now = h.now, .collateral = h.coll};
   enclos_verify_result r;
   CHECK_ERR(enclos_verify_evidence(ENCLOS_RATLS_OID_EVIDENCE, v, vn, spki.data, spki.len, &vo, &r), ENCLOS_E_VERIFY);
   CHECK_CONTAINS(enclos_err_detail(), "report data mismatch");
@@ -417,8 +397,5 @@ TEST(evidence_check_without_a_policy_uses_the_strict_hardware_default) {
   enclos_hw_collateral_free(sc);
   enclos_buf_free(&sq);
   enclos_buf_free(&spki);
-  enclos_x509_free(c);
-  enclos_pkey_free(k);
-  enclos_hw_collateral_free(coll);
-  enclos_buf_free(&q);
+  hw_close(&h);
 }

@@ -320,6 +320,18 @@ static enclos_err load_module(struct script *s, const char *fname, enclos_wasm_m
   return rc;
 }
 
+/* Loads a module that must be valid; false, with s->detail saying why, if it is not. */
+static bool load_valid(struct script *s, const char *fname, enclos_wasm_module **m) {
+  bool io_ok;
+  enclos_err rc = load_module(s, fname, m, &io_ok);
+  if (!io_ok) return false;
+  if (rc != ENCLOS_OK) {
+    set_detail(s, "load %s: %s: %s", fname, enclos_strerror(rc), enclos_err_detail());
+    return false;
+  }
+  return true;
+}
+
 /* Instantiates; on failure s->detail holds why. */
 static enclos_err instantiate(struct script *s, const enclos_wasm_module *m,
                               enclos_wasm_instance **out) {
@@ -625,15 +637,9 @@ static enum outcome cmd_module(struct script *s, json_t *c) {
     return FAIL;
   }
   enclos_wasm_module *m = NULL;
-  bool io_ok;
-  enclos_err rc = load_module(s, fname, &m, &io_ok);
-  if (!io_ok) return FAIL;
-  if (rc != ENCLOS_OK) {
-    set_detail(s, "load %s: %s: %s", fname, enclos_strerror(rc), enclos_err_detail());
-    return FAIL;
-  }
+  if (!load_valid(s, fname, &m)) return FAIL;
   enclos_wasm_instance *inst = NULL;
-  rc = instantiate(s, m, &inst);
+  enclos_err rc = instantiate(s, m, &inst);
   enclos_wasm_module_free(m);
   if (rc != ENCLOS_OK) {
     if (rc != ENCLOS_E_INTERNAL)
@@ -735,16 +741,10 @@ static enum outcome cmd_assert_instantiate_fails(struct script *s, json_t *c, bo
     return FAIL;
   }
   enclos_wasm_module *m = NULL;
-  bool io_ok;
-  enclos_err rc = load_module(s, fname, &m, &io_ok);
-  if (!io_ok) return FAIL;
-  if (rc != ENCLOS_OK) {
-    set_detail(s, "load %s: %s: %s", fname, enclos_strerror(rc), enclos_err_detail());
-    return FAIL;
-  }
+  if (!load_valid(s, fname, &m)) return FAIL;
   enclos_wasm_instance *inst = NULL;
   s->detail[0] = 0;
-  rc = instantiate(s, m, &inst);
+  enclos_err rc = instantiate(s, m, &inst);
   enclos_wasm_module_free(m);
   if (rc == ENCLOS_E_INTERNAL && s->detail[0]) return FAIL; /* runner-side import failure */
   if (unlinkable) {
