@@ -103,6 +103,13 @@ ENCLOS_MUST_USE enclos_err enclos_ratls_ca_seal(enclos_tee *tee, const enclos_pk
 ENCLOS_MUST_USE enclos_err enclos_ratls_ca_unseal(enclos_tee *tee, const char *path, enclos_pkey **key,
                                                   enclos_x509 **cert);
 
+/**
+ * Creates an offline root CA in \p dir (made 0700 if absent): a P-384 key in root.key (0600)
+ * and its self-signed certificate (subject CN \p cn, O \p org, 10 years, path length 1) in
+ * root.crt. Refuses (ENCLOS_E_IO naming the file) if either file exists.
+ */
+ENCLOS_MUST_USE enclos_err enclos_ratls_root_create(const char *dir, const char *cn, const char *org);
+
 /* ---- Freshness bound to the TLS session (docs/attestation.md §9) ----------------------- */
 
 #define ENCLOS_RATLS_FRESH_PATH "/.well-known/enclos/attestation"

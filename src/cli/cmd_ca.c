@@ -46,33 +46,12 @@ static bool write_file(const char *path, const enclos_buf *b, int mode) {
 }
 
 static int ca_init(const char *dir) {
-  char kp[4096], cp[4096];
-  snprintf(kp, sizeof(kp), "%s/root.key", dir);
-  snprintf(cp, sizeof(cp), "%s/root.crt", dir);
-  mkdir(dir, 0700);
-  enclos_pkey *k = NULL;
-  enclos_x509 *c = NULL;
-  enclos_buf kb = ENCLOS_BUF_INIT, cb = ENCLOS_BUF_INIT;
-  kb.secret = true;
-  int st = CLI_EXIT_FAIL;
-  int64_t now = enclos_time_now();
-  enclos_x509_make_opts o = {.subject_cn = "enclos operator root CA", .subject_o = "enclos operator",
-                             .not_before = now - 60, .not_after = now + 10LL * 365 * 86400,
-                             .is_ca = true, .path_len = 1};
-  if (enclos_pkey_generate(ENCLOS_KEY_EC_P384, &k) || enclos_x509_make(k, &o, NULL, k, &c) ||
-      enclos_pkey_private_pem(k, &kb) || enclos_x509_pem(c, &cb)) {
-    st = fail("creating the root");
-  } else if (!write_file(kp, &kb, 0600) || !write_file(cp, &cb, 0644)) {
-    fprintf(stderr, "enclos ca: cannot create %s and %s (do they exist already?)\n", kp, cp);
-  } else {
-    printf("operator root written: %s (private, keep offline) and %s (give to clients)\n", kp, cp);
-    st = CLI_EXIT_OK;
-  }
-  enclos_buf_free(&kb);
-  enclos_buf_free(&cb);
-  enclos_pkey_free(k);
-  enclos_x509_free(c);
-  return st;
+  if (enclos_ratls_root_create(dir, "enclos operator root CA", "enclos operator") != ENCLOS_OK)
+    return fail("creating the root");
+  printf("operator root written: %s/root.key (private, keep offline) and %s/root.crt (give to "
+         "clients)\n",
+         dir, dir);
+  return CLI_EXIT_OK;
 }
 
 static int ca_sign(const char *dir, const char *csr_path, const char *policy_path, const char *out, int days,

@@ -1,8 +1,12 @@
 /* mint.c: leaf certificates and the in-TEE intermediate CA (docs/attestation.md §6).
  *
  * 1. Leaves   2. CA request   3. Sealing the intermediate (AES-256-GCM under the TEE key)
+ * 4. Offline roots (the operator's, and the development one `serve --dev-pki` makes)
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
 
@@ -221,5 +225,47 @@ cleanup:
   enclos_pkey_free(key);
   enclos_buf_free(&file);
   enclos_buf_free(&pt);
+  return rc;
+}
+
+/* ---- 4. Offline roots ---------------------------------------------------------------------- */
+
+/* Creates \p path with \p mode (refusing an existing file) and writes \p b durably. */
+static enclos_err write_new(const char *path, const enclos_buf *b, int mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  ENCLOS_ENSUREF(fd >= 0, ENCLOS_E_IO, "cannot create %s: %s", path, strerror(errno));
+  bool ok = write(fd, b->data, b->len) == (ssize_t)b->len;
+  ok = fsync(fd) == 0 && ok;
+  ok = close(fd) == 0 && ok;
+  ENCLOS_ENSUREF(ok, ENCLOS_E_IO, "writing %s", path);
+  return ENCLOS_OK;
+}
+
+enclos_err enclos_ratls_root_create(const char *dir, const char *cn, const char *org) {
+  ENCLOS_ENSURE_REF(dir);
+  char kp[4096], cp[4096];
+  snprintf(kp, sizeof(kp), "%s/root.key", dir);
+  snprintf(cp, sizeof(cp), "%s/root.crt", dir);
+  ENCLOS_ENSUREF(mkdir(dir, 0700) == 0 || errno == EEXIST, ENCLOS_E_IO, "cannot create %s: %s",
+                 dir, strerror(errno));
+  enclos_pkey *k = NULL;
+  enclos_x509 *c = NULL;
+  enclos_buf kb = ENCLOS_BUF_INIT, cb = ENCLOS_BUF_INIT;
+  kb.secret = true;
+  enclos_err rc = ENCLOS_OK;
+  int64_t now = enclos_time_now();
+  enclos_x509_make_opts o = {.subject_cn = cn, .subject_o = org, .not_before = now - 60,
+                             .not_after = now + 10LL * 365 * 86400, .is_ca = true, .path_len = 1};
+  ENCLOS_GUARD(enclos_pkey_generate(ENCLOS_KEY_EC_P384, &k));
+  ENCLOS_GUARD(enclos_x509_make(k, &o, NULL, k, &c));
+  ENCLOS_GUARD(enclos_pkey_private_pem(k, &kb));
+  ENCLOS_GUARD(enclos_x509_pem(c, &cb));
+  ENCLOS_GUARD(write_new(kp, &kb, 0600));
+  ENCLOS_GUARD(write_new(cp, &cb, 0644));
+cleanup:
+  enclos_buf_free(&kb);
+  enclos_buf_free(&cb);
+  enclos_pkey_free(k);
+  enclos_x509_free(c);
   return rc;
 }

@@ -38,45 +38,14 @@ static enclos_err read_small(const char *path, enclos_buf *out) {
   return ENCLOS_OK;
 }
 
-static enclos_err write_new(const char *path, const enclos_buf *b, int mode) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  ENCLOS_ENSUREF(fd >= 0, ENCLOS_E_IO, "cannot create %s: %s", path, strerror(errno));
-  bool ok = write(fd, b->data, b->len) == (ssize_t)b->len;
-  ok = fsync(fd) == 0 && ok;
-  ok = close(fd) == 0 && ok;
-  ENCLOS_ENSUREF(ok, ENCLOS_E_IO, "writing %s", path);
-  return ENCLOS_OK;
-}
-
 /* A development root in \p dir (root.key 0600, root.crt), created when absent. */
 static enclos_err dev_root(const char *dir) {
-  char kp[4096], cp[4096];
-  snprintf(kp, sizeof(kp), "%s/root.key", dir);
+  char cp[4096];
   snprintf(cp, sizeof(cp), "%s/root.crt", dir);
   if (access(cp, F_OK) == 0) return ENCLOS_OK;
-  ENCLOS_ENSUREF(mkdir(dir, 0700) == 0 || errno == EEXIST, ENCLOS_E_IO, "cannot create %s: %s", dir, strerror(errno));
-  enclos_pkey *k = NULL;
-  enclos_x509 *c = NULL;
-  enclos_buf kb = ENCLOS_BUF_INIT, cb = ENCLOS_BUF_INIT;
-  kb.secret = true;
-  enclos_err rc = ENCLOS_OK;
-  int64_t now = enclos_time_now();
-  enclos_x509_make_opts o = {.subject_cn = "enclos DEVELOPMENT root CA", .subject_o = "enclos dev-pki",
-                             .not_before = now - 60, .not_after = now + 10LL * 365 * 86400,
-                             .is_ca = true, .path_len = 1};
-  ENCLOS_GUARD(enclos_pkey_generate(ENCLOS_KEY_EC_P384, &k));
-  ENCLOS_GUARD(enclos_x509_make(k, &o, NULL, k, &c));
-  ENCLOS_GUARD(enclos_pkey_private_pem(k, &kb));
-  ENCLOS_GUARD(enclos_x509_pem(c, &cb));
-  ENCLOS_GUARD(write_new(kp, &kb, 0600));
-  ENCLOS_GUARD(write_new(cp, &cb, 0644));
+  ENCLOS_TRY(enclos_ratls_root_create(dir, "enclos DEVELOPMENT root CA", "enclos dev-pki"));
   ENCLOS_WARN_LOG(MOD, "created a DEVELOPMENT root CA in %s (its key is on the untrusted disk)", dir);
-cleanup:
-  enclos_buf_free(&kb);
-  enclos_buf_free(&cb);
-  enclos_pkey_free(k);
-  enclos_x509_free(c);
-  return rc;
+  return ENCLOS_OK;
 }
 
 /* Generates the intermediate's key in the TEE and has the root in \p dir sign it. */
