@@ -14,15 +14,17 @@ typedef struct raw_db {
   MDB_dbi dbi;
 } raw_db;
 
-static void raw_open(raw_db *r, const char *dir) {
+/* Opens the store's LMDB file as the host would, in one transaction (\p flags: 0 or
+ * MDB_RDONLY); non-zero on failure (child processes exit rather than CHECK). */
+static int raw_try_open(raw_db *r, const char *dir, unsigned flags) {
   char path[1100];
   snprintf(path, sizeof(path), "%s/store.mdb", dir);
-  CHECK(mdb_env_create(&r->env) == 0);
-  CHECK(mdb_env_set_mapsize(r->env, (size_t)64 << 20) == 0);
-  CHECK(mdb_env_open(r->env, path, MDB_NOSUBDIR, 0600) == 0);
-  CHECK(mdb_txn_begin(r->env, NULL, 0, &r->txn) == 0);
-  CHECK(mdb_dbi_open(r->txn, NULL, 0, &r->dbi) == 0);
+  return mdb_env_create(&r->env) || mdb_env_set_mapsize(r->env, (size_t)64 << 20) ||
+         mdb_env_open(r->env, path, MDB_NOSUBDIR | flags, 0600) ||
+         mdb_txn_begin(r->env, NULL, flags, &r->txn) || mdb_dbi_open(r->txn, NULL, 0, &r->dbi);
 }
+
+static void raw_open(raw_db *r, const char *dir) { CHECK(raw_try_open(r, dir, 0) == 0); }
 
 static void raw_close(raw_db *r) {
   CHECK(mdb_txn_commit(r->txn) == 0);
@@ -337,12 +339,7 @@ static void host_edit(const char *dir, const raw_rec *put, int nput, const raw_r
   CHECK(pid >= 0);
   if (pid == 0) {
     raw_db r;
-    char path[1100];
-    snprintf(path, sizeof(path), "%s/store.mdb", dir);
-    if (mdb_env_create(&r.env) || mdb_env_set_mapsize(r.env, (size_t)64 << 20) ||
-        mdb_env_open(r.env, path, MDB_NOSUBDIR, 0600) || mdb_txn_begin(r.env, NULL, 0, &r.txn) ||
-        mdb_dbi_open(r.txn, NULL, 0, &r.dbi))
-      _exit(2);
+    if (raw_try_open(&r, dir, 0)) _exit(2);
     for (int i = 0; i < nput; i++) {
       MDB_val k = {put[i].key_size, (void *)(uintptr_t)put[i].key};
       MDB_val v = {put[i].val_size, (void *)(uintptr_t)put[i].val};
@@ -374,12 +371,7 @@ static raw_rec capture(const char *dir, enclos_store *s, enclos_store_table *t, 
   CHECK(pid >= 0);
   if (pid == 0) {
     raw_db r;
-    char path[1100];
-    snprintf(path, sizeof(path), "%s/store.mdb", dir);
-    if (mdb_env_create(&r.env) || mdb_env_set_mapsize(r.env, (size_t)64 << 20) ||
-        mdb_env_open(r.env, path, MDB_NOSUBDIR | MDB_RDONLY, 0600) ||
-        mdb_txn_begin(r.env, NULL, MDB_RDONLY, &r.txn) || mdb_dbi_open(r.txn, NULL, 0, &r.dbi))
-      _exit(2);
+    if (raw_try_open(&r, dir, MDB_RDONLY)) _exit(2);
     int n = raw_records(&r, now, 16);
     if (write(p[1], &n, sizeof(n)) != sizeof(n) ||
         write(p[1], now, sizeof(now)) != (ssize_t)sizeof(now))
