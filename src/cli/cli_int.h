@@ -39,6 +39,9 @@ int cli_cmd_store(int argc, char **argv);
 /* Connects a TCP socket to host:port (first address that answers); -1 on failure. */
 int cli_dial(const char *host, const char *port);
 
+/* Appends the whole file \p path to \p out; false if it cannot be read or exceeds \p max bytes. */
+bool cli_read_file(const char *path, size_t max, enclos_buf *out);
+
 /* Prints "enclos <cmd>: <msg>" to stderr and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -26,18 +26,6 @@ static int fail(const char *what) {
   return CLI_EXIT_FAIL;
 }
 
-static bool read_file(const char *path, enclos_buf *out) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return false;
-  uint8_t chunk[4096];
-  size_t n;
-  bool ok = true;
-  while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    ok = out->len + n <= CA_MAX_FILE && enclos_buf_append(out, chunk, n) == ENCLOS_OK;
-  fclose(f);
-  return ok;
-}
-
 static bool write_file(const char *path, const enclos_buf *b, int mode) {
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode);
   if (fd < 0) return false;
@@ -68,7 +56,8 @@ static int ca_sign(const char *dir, const char *csr_path, const char *policy_pat
   enclos_x509_csr *csr = NULL;
   enclos_policy *pol = NULL;
   int st = CLI_EXIT_FAIL;
-  if (!read_file(kp, &kb) || !read_file(cp, &cb) || !read_file(csr_path, &csrb)) {
+  if (!cli_read_file(kp, CA_MAX_FILE, &kb) || !cli_read_file(cp, CA_MAX_FILE, &cb) ||
+      !cli_read_file(csr_path, CA_MAX_FILE, &csrb)) {
     fprintf(stderr, "enclos ca: cannot read %s, %s or %s\n", kp, cp, csr_path);
     goto done;
   }

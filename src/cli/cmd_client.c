@@ -51,18 +51,6 @@ static int failmsg(const client_opts *o, const char *what) {
   return CLI_EXIT_FAIL;
 }
 
-static bool read_file(const char *path, enclos_buf *out) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return false;
-  uint8_t chunk[65536];
-  size_t n;
-  bool ok = true;
-  while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    ok = out->len + n <= CLIENT_MAX_FILE && enclos_buf_append(out, chunk, n) == ENCLOS_OK;
-  fclose(f);
-  return ok;
-}
-
 static bool parse_url(const char *url, client_conn *c) {
   if (strncmp(url, "https://", 8) != 0) return false;
   const char *hp = url + 8;
@@ -104,7 +92,8 @@ static int connect_verified(const client_opts *o, const char *sni, client_conn *
   size_t nroots = 0;
   if (o->roots) {
     enclos_buf pem = ENCLOS_BUF_INIT;
-    bool ok = read_file(o->roots, &pem) && enclos_x509_list_parse(pem.data, pem.len, &roots, &nroots) == ENCLOS_OK;
+    bool ok = cli_read_file(o->roots, CLIENT_MAX_FILE, &pem) &&
+              enclos_x509_list_parse(pem.data, pem.len, &roots, &nroots) == ENCLOS_OK;
     enclos_buf_free(&pem);
     if (!ok) {
       st = failmsg(o, "roots");
@@ -244,14 +233,15 @@ int cli_cmd_deploy(int argc, char **argv) {
   char *text = NULL;
   client_conn c = {.fd = -1};
   st = CLI_EXIT_FAIL;
-  if (!read_file(pos[2], &wasm)) {
+  if (!cli_read_file(pos[2], CLIENT_MAX_FILE, &wasm)) {
     fprintf(stderr, "enclos deploy: cannot read %s (at most %u bytes)\n", pos[2], CLIENT_MAX_FILE);
     goto done;
   }
   json_t *mj = NULL;
   if (manifest) {
     json_error_t jerr;
-    if (!read_file(manifest, &man) || !(mj = json_loadb((const char *)man.data, man.len, 0, &jerr))) {
+    if (!cli_read_file(manifest, CLIENT_MAX_FILE, &man) ||
+        !(mj = json_loadb((const char *)man.data, man.len, 0, &jerr))) {
       fprintf(stderr, "enclos deploy: manifest %s is not readable JSON\n", manifest);
       goto done;
     }

@@ -23,19 +23,6 @@ static int verify_usage(void) {
   return CLI_EXIT_USAGE;
 }
 
-static bool read_file(const char *path, enclos_buf *out) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return false;
-  uint8_t tmp[8192];
-  size_t n;
-  bool ok = true;
-  while (ok && (n = fread(tmp, 1, sizeof tmp, f)) > 0)
-    ok = out->len + n <= VERIFY_CLI_MAX_FILE && enclos_buf_append(out, tmp, n) == ENCLOS_OK;
-  ok = ok && !ferror(f);
-  fclose(f);
-  return ok;
-}
-
 static void hex(FILE *o, const uint8_t *p, size_t n) {
   for (size_t i = 0; i < n; i++) fprintf(o, "%02x", p[i]);
 }
@@ -211,7 +198,7 @@ int cli_cmd_verify(int argc, char **argv) {
   enclos_buf raw = ENCLOS_BUF_INIT, ev = ENCLOS_BUF_INIT, pol = ENCLOS_BUF_INIT;
   enclos_hw_collateral *coll = NULL;
   if (policy_path != NULL) {
-    if (!read_file(policy_path, &pol)) {
+    if (!cli_read_file(policy_path, VERIFY_CLI_MAX_FILE, &pol)) {
       fprintf(stderr, "enclos verify: cannot read policy %s\n", policy_path);
       goto out;
     }
@@ -220,7 +207,8 @@ int cli_cmd_verify(int argc, char **argv) {
       goto out;
     }
   }
-  if (!read_file(evidence, &raw) || enclos_hw_evidence_decode(raw.data, raw.len, &ev) != ENCLOS_OK) {
+  if (!cli_read_file(evidence, VERIFY_CLI_MAX_FILE, &raw) ||
+      enclos_hw_evidence_decode(raw.data, raw.len, &ev) != ENCLOS_OK) {
     fprintf(stderr, "enclos verify: cannot read evidence %s\n", evidence);
     goto out;
   }

@@ -25,6 +25,19 @@ static const cli_command commands[] = {
     {"version", "print version, git revision, build type and TEE backends", cli_cmd_version},
 };
 
+bool cli_read_file(const char *path, size_t max, enclos_buf *out) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return false;
+  uint8_t chunk[16384];
+  size_t n;
+  bool ok = true;
+  while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    ok = out->len + n <= max && enclos_buf_append(out, chunk, n) == ENCLOS_OK;
+  ok = ok && !ferror(f);
+  fclose(f);
+  return ok;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "enclos %s: ", cmd);
